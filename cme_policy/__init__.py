@@ -1,0 +1,1 @@
+"""cme-policy: a policy-as-code compiler for Children Missing Education procedures."""

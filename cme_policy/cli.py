@@ -1,0 +1,73 @@
+"""The `cme-policy` command line: thin wrappers over the driver; exit codes per design.md."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cme_policy.diagnostics import render_github, render_json, render_text
+from cme_policy.driver import CheckResult, check_policy
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+POLICY_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Compile a school's Children Missing Education policy: check it, build checkers and a
+    handbook from it, and run them over the school's data."""
+
+
+def _report(result: CheckResult, fmt: str, label: str) -> None:
+    if fmt == "json":
+        click.echo(render_json(result.diagnostics))
+        return
+    for diagnostic in result.diagnostics:
+        click.echo(render_github(diagnostic) if fmt == "github"
+                   else render_text(diagnostic, result.sources))
+    if fmt == "text":
+        summary = f"{label}: {len(result.errors)} error(s), {len(result.warnings)} warning(s)"
+        if result.coverage is not None:
+            summary += f"; clauses traced: {result.coverage.percent:.0f}%"
+        click.echo(summary)
+
+
+@cli.command()
+@click.argument("directory", required=False, default="policy", type=POLICY_DIR)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True, help="How to print diagnostics.")
+def check(directory: Path, fmt: str) -> None:
+    """Load and analyse a policy; print its diagnostics. Writes nothing."""
+    result = check_policy(directory)
+    _report(result, fmt, str(directory))
+    sys.exit(EXIT_OK if not result.errors else EXIT_ERRORS)
+
+
+def main() -> None:
+    """Entry point: usage errors exit 2, internal errors exit 3 — never a bare traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_ERRORS)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_ERRORS)
+    except (BrokenPipeError, KeyboardInterrupt):
+        sys.exit(EXIT_ERRORS)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        click.echo(f"cme-policy: internal error: {type(exc).__name__}: {exc}\n"
+                   "This is a bug in cme-policy, not in your policy; please report it with the "
+                   "command you ran.", err=True)
+        sys.exit(EXIT_INTERNAL)
+
+
+if __name__ == "__main__":
+    main()

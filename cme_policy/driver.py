@@ -1,0 +1,55 @@
+"""The driver owns the order of the pipeline: load → parse → analyse (→ backends, later)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cme_policy.analysis.environment import build_env
+from cme_policy.analysis.references import check_references, check_unused
+from cme_policy.analysis.traceability import Coverage, check_traceability
+from cme_policy.analysis.typing_pass import check_types
+from cme_policy.diagnostics import Diagnostic, DiagnosticSink, SourceCache
+from cme_policy.expr.typecheck import Env
+from cme_policy.ir.build import build_policy
+from cme_policy.ir.model import Policy
+from cme_policy.source.loader import Loader
+
+
+@dataclass
+class CheckResult:
+    policy: Policy | None
+    diagnostics: list[Diagnostic]
+    sources: SourceCache
+    coverage: Coverage | None = None
+    env: Env | None = field(default=None, repr=False)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return self.policy is not None and not self.errors
+
+
+def check_policy(root: Path) -> CheckResult:
+    """Load and analyse a policy directory; each stage runs only if the previous one was clean."""
+    sink, cache = DiagnosticSink(), SourceCache()
+    sources = Loader(sink, cache).load(root)
+    if sources is None or sink.has_errors:
+        return CheckResult(None, sink.sorted(), cache)
+    policy = build_policy(sources, sink)
+    if policy is None or sink.has_errors:
+        return CheckResult(None, sink.sorted(), cache)
+    env = build_env(policy, sink)
+    check_references(policy, sink)
+    check_types(policy, env, sink)
+    coverage = check_traceability(policy, sink)
+    if not sink.has_errors:
+        check_unused(policy, env, sink)
+    return CheckResult(policy, sink.sorted(), cache, coverage, env)

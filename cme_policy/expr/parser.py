@@ -1,0 +1,208 @@
+"""Parse stage: expression text → AST with source positions, and friendly parse errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from cme_policy.diagnostics import Diagnostic, error
+from cme_policy.expr import ast
+from cme_policy.source.span import Span
+
+MAX_EXPR_CHARS = 4000
+
+
+class ExprSyntaxError(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark.open_from_package("cme_policy.expr", "grammar.lark", parser="lalr",
+                                  propagate_positions=True, maybe_placeholders=False)
+
+
+class _Locator:
+    """Maps a line/column inside expression text to a span in the policy file."""
+
+    def __init__(self, origin: Span | None, quoted: bool, text: str) -> None:
+        self.origin = origin
+        self.exact = origin is not None and "\n" not in text and origin.line == origin.end_line
+        self.offset = 1 if quoted else 0
+
+    def span(self, line: int, column: int, end_column: int | None = None) -> Span:
+        if self.origin is None:
+            return Span("<expr>", line, column, line, (end_column or column + 1))
+        if not self.exact:
+            return self.origin
+        start = self.origin.column + self.offset + column - 1
+        end = self.origin.column + self.offset + (end_column or column + 1) - 1
+        return Span(self.origin.path, self.origin.line, start, self.origin.line, max(end, start + 1))
+
+    def of(self, meta: Any) -> Span:
+        if getattr(meta, "empty", True):
+            return self.span(1, 1)
+        return self.span(meta.line, meta.column, meta.end_column if meta.end_line == meta.line else None)
+
+    def token(self, tok: Token) -> Span:
+        return self.span(tok.line or 1, tok.column or 1, tok.end_column)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer[Token, ast.Expr]):
+    def __init__(self, locator: _Locator) -> None:
+        super().__init__()
+        self.loc = locator
+
+    def true(self, meta: Any, _: list[Any]) -> ast.Expr:
+        return ast.BoolLit(True, self.loc.of(meta))
+
+    def false(self, meta: Any, _: list[Any]) -> ast.Expr:
+        return ast.BoolLit(False, self.loc.of(meta))
+
+    def integer(self, meta: Any, items: list[Token]) -> ast.Expr:
+        return ast.IntLit(int(items[0]), self.loc.of(meta))
+
+    def percent(self, meta: Any, items: list[Token]) -> ast.Expr:
+        return ast.PercentLit(Decimal(str(items[0])[:-1]), self.loc.of(meta))
+
+    def duration(self, meta: Any, items: list[Token]) -> ast.Expr:
+        return ast.DurationLit(int(items[0]), ast.Unit.parse(str(items[1])), self.loc.of(meta))
+
+    def date(self, meta: Any, items: list[Token]) -> ast.Expr:
+        try:
+            value = dt.date.fromisoformat(str(items[0]))
+        except ValueError:
+            raise ExprSyntaxError(error("X003", f"'{items[0]}' is not a real date",
+                                        self.loc.token(items[0]), "write a date as YYYY-MM-DD"))
+        return ast.DateLit(value, self.loc.of(meta))
+
+    def dotted(self, meta: Any, items: list[Token]) -> ast.Expr:
+        return ast.Name(tuple(str(t) for t in items), self.loc.of(meta))
+
+    def call(self, meta: Any, items: list[Any]) -> ast.Expr:
+        func, *args = items
+        return ast.Call(func, tuple(a for a in args if a is not None), self.loc.of(meta))
+
+    def set_(self, meta: Any, items: list[Any]) -> ast.Expr:
+        return ast.SetLit(tuple(i for i in items if i is not None), self.loc.of(meta))
+
+    def not_(self, meta: Any, items: list[Any]) -> ast.Expr:
+        return ast.Not(items[0], self.loc.of(meta))
+
+    def and_(self, meta: Any, items: list[Any]) -> ast.Expr:
+        return ast.BoolOp("and", tuple(items), self.loc.of(meta))
+
+    def or_(self, meta: Any, items: list[Any]) -> ast.Expr:
+        return ast.BoolOp("or", tuple(items), self.loc.of(meta))
+
+    def compare(self, meta: Any, items: list[Any]) -> ast.Expr:
+        return ast.Compare(str(items[1]), items[0], items[2], self.loc.of(meta))
+
+    def in_(self, meta: Any, items: list[Any]) -> ast.Expr:
+        return ast.In(items[0], items[1], False, self.loc.of(meta))
+
+    def not_in(self, meta: Any, items: list[Any]) -> ast.Expr:
+        return ast.In(items[0], items[1], True, self.loc.of(meta))
+
+    def arith(self, meta: Any, items: list[Any]) -> ast.Expr:
+        return ast.Arith(str(items[1]), items[0], items[2], self.loc.of(meta))
+
+    def convert(self, meta: Any, items: list[Any]) -> ast.Expr:
+        return ast.Convert(items[0], ast.Unit.parse(str(items[1])), self.loc.of(meta))
+
+
+def parse_expr(text: str, origin: Span | None = None, quoted: bool = False) -> ast.Expr:
+    """Parse one expression; raises ExprSyntaxError carrying a ready diagnostic."""
+    locator = _Locator(origin, quoted, text)
+    if len(text) > MAX_EXPR_CHARS:
+        raise ExprSyntaxError(error("X004", f"expression is {len(text)} characters long "
+                                    f"(limit {MAX_EXPR_CHARS})", locator.span(1, 1),
+                                    "split the condition into named measures or rules"))
+    if not text.strip():
+        raise ExprSyntaxError(error("X001", "empty expression", locator.span(1, 1),
+                                    "write a condition, e.g. `unauthorised_run >= 20 school days`"))
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as exc:
+        raise ExprSyntaxError(_friendly(exc, text, locator)) from None
+    try:
+        result: ast.Expr = _ToAst(locator).transform(tree) if isinstance(tree, Tree) else tree
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, ExprSyntaxError):
+            raise exc.orig_exc from None
+        raise
+    return result
+
+
+_TERMINAL_WORDS = {
+    "COMP_OP": "a comparison (==, <, >=, …)", "ADD_OP": "+ or -", "UNIT": "a unit",
+    "NAME": "a name", "INT": "a number", "DATE": "a date", "PERCENT": "a percentage",
+    "LPAR": "(", "RPAR": ")", "LBRACE": "{", "RBRACE": "}", "COMMA": ",", "DOT": ".",
+    "AND": "and", "OR": "or", "NOT": "not", "IN": "in", "AS": "as", "TRUE": "true",
+    "FALSE": "false", "$END": "the end of the expression",
+}
+
+
+def _expected(exc: UnexpectedInput) -> str:
+    names = sorted({_TERMINAL_WORDS.get(t, t.lower()) for t in getattr(exc, "expected", ()) or ()})
+    return ", ".join(names[:8])
+
+
+def _friendly(exc: UnexpectedInput, text: str, loc: _Locator) -> Diagnostic:
+    line, column = getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1
+    if isinstance(exc, UnexpectedCharacters):
+        return _bad_character(text, exc, loc.span(line, column))
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        return error("X001", "the expression ends too early", loc.span(line, max(column, len(text))),
+                     f"expected {_expected(exc)}")
+    assert isinstance(exc, UnexpectedToken)
+    token, prev = exc.token, _previous_token(exc)
+    span = loc.token(token)
+    if prev is not None and prev.type == "INT" and token.type == "NAME":
+        return error("X002", f"unknown unit '{token}' after {prev}", span,
+                     "units are: school days, days, weeks, sessions, months, years")
+    if token.type == "COMP_OP" and _after_comparison(exc):
+        return error("X001", f"comparisons cannot be chained ('{token}' after a comparison)", span,
+                     "join two comparisons with `and`, e.g. `a >= 1 and a <= 5`")
+    if token.type == "UNIT":
+        return error("X002", f"unit '{token}' needs a number before it", span,
+                     f"write e.g. `5 {token}`")
+    return error("X001", f"unexpected '{token}'", span, f"expected {_expected(exc)}")
+
+
+def _stack(exc: UnexpectedToken) -> list[Any]:
+    state = getattr(exc, "state", None)
+    return list(getattr(state, "value_stack", None) or []) if state is not None else []
+
+
+def _previous_token(exc: UnexpectedToken) -> Token | None:
+    stack = _stack(exc)
+    return stack[-1] if stack and isinstance(stack[-1], Token) else None
+
+
+def _after_comparison(exc: UnexpectedToken) -> bool:
+    return any(isinstance(v, Token) and v.type == "COMP_OP" for v in _stack(exc)[-3:])
+
+
+def _bad_character(text: str, exc: UnexpectedCharacters, span: Span) -> Diagnostic:
+    pos = exc.pos_in_stream
+    char = text[pos] if 0 <= pos < len(text) else "?"
+    rest = text[pos:]
+    hints = {"=": "use `==` to compare", "&": "use `and`", "|": "use `or`", "!": "use `not` or `!=`",
+             '"': "the expression language has no strings; refer to names instead",
+             "'": "the expression language has no strings; refer to names instead"}
+    if rest.startswith("="):
+        hint = hints["="]
+    elif char.isalpha() and char.isupper():
+        hint = "names are lower-case (e.g. `sickness_suspected`)"
+    else:
+        hint = hints.get(char, "remove it, or check for a typo")
+    return error("X001", f"unexpected character '{char}'", span, hint)

@@ -1,0 +1,314 @@
+"""Parse stage: validated YAML nodes → the policy IR, with every expression parsed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable, TypeVar
+
+from cme_policy.diagnostics import DiagnosticSink
+from cme_policy.expr import ast
+from cme_policy.expr.parser import ExprSyntaxError, parse_expr
+from cme_policy.ir import model as m
+from cme_policy.source.loader import SourceSet
+from cme_policy.source.span import Span
+from cme_policy.source.yaml_nodes import NULL, YMap, YNode, YScalar, YSeq
+
+T = TypeVar("T")
+
+
+class Builder:
+    """Builds one Policy from all the files of a SourceSet, reporting ids defined twice."""
+
+    def __init__(self, sink: DiagnosticSink) -> None:
+        self.sink = sink
+        self.defined: dict[tuple[str, str], Span] = {}
+
+    # -- scalars -------------------------------------------------------------------------
+    def text(self, node: YMap, key: str) -> str | None:
+        value = node.get(key)
+        return value.value if isinstance(value, YScalar) and value.tag != NULL else None
+
+    def flag(self, node: YMap, key: str, default: bool) -> bool:
+        value = self.text(node, key)
+        return default if value is None else value.lower() == "true"
+
+    def date(self, node: YMap, key: str) -> dt.date | None:
+        value = self.text(node, key)
+        return dt.date.fromisoformat(value) if value else None
+
+    def texts(self, node: YMap, key: str) -> tuple[str, ...]:
+        value = node.get(key)
+        if isinstance(value, YSeq):
+            return tuple(i.value for i in value.items if isinstance(i, YScalar))
+        return (value.value,) if isinstance(value, YScalar) and value.tag != NULL else ()
+
+    def expr(self, node: YMap, key: str) -> ast.Expr | None:
+        value = node.get(key)
+        if not isinstance(value, YScalar) or value.tag == NULL:
+            return None
+        return self.parse(value)
+
+    def parse(self, value: YScalar) -> ast.Expr | None:
+        try:
+            return parse_expr(value.value, value.span, value.quoted)
+        except ExprSyntaxError as exc:
+            self.sink.add(exc.diagnostic)
+            return None
+
+    def define(self, kind: str, name: str, span: Span) -> bool:
+        first = self.defined.get((kind, name))
+        if first is not None:
+            self.sink.error("N002", f"{kind} '{name}' is defined twice (first at {first})", span,
+                            "rename one of them; an overlay changes a base definition through "
+                            "`extends`")
+            return False
+        self.defined[(kind, name)] = span
+        return True
+
+    def named(self, section: YNode | None, kind: str,
+              make: Callable[[str, YMap, Span], T | None]) -> list[T]:
+        out: list[T] = []
+        if not isinstance(section, YMap):
+            return out
+        for entry in section.entries:
+            if isinstance(entry.value, YMap) and self.define(kind, entry.key, entry.key_span):
+                item = make(entry.key, entry.value, entry.key_span)
+                if item is not None:
+                    out.append(item)
+        return out
+
+
+def build_policy(sources: SourceSet, sink: DiagnosticSink) -> m.Policy | None:
+    b = Builder(sink)
+    manifest = _manifest(b, sources.manifest)
+    parts: dict[str, list[object]] = {k: [] for k in (
+        "roles", "enums", "attendance_codes", "facts", "events", "measures", "parameters",
+        "rules", "procedures", "scenarios", "clause_meta")}
+    la_profile: m.LAProfile | None = None
+    for _, node in sources.files:
+        _collect(b, node, parts)
+        la = node.get("la_profile")
+        if isinstance(la, YMap):
+            if la_profile is not None:
+                sink.error("N002", "la_profile is defined twice", la.span, "keep one la_profile")
+            la_profile = _la_profile(b, la)
+    if manifest is None:
+        return None
+    clauses = _clauses(sources, parts["clause_meta"], sink)  # type: ignore[arg-type]
+    files = tuple(m.SourceFile(p, h) for p, h in sorted(sources.hashes.items()))
+    return m.Policy(manifest, clauses, *(tuple(parts[k]) for k in (  # type: ignore[arg-type]
+        "roles", "enums", "attendance_codes", "facts", "events", "measures", "parameters")),
+        la_profile, *(tuple(parts[k]) for k in ("rules", "procedures", "scenarios")),  # type: ignore[arg-type]
+        files)
+
+
+def _collect(b: Builder, node: YMap, parts: dict[str, list[object]]) -> None:
+    parts["roles"] += b.named(node.get("roles"), "role", lambda k, v, s: m.Role(
+        k, b.text(v, "label") or k, b.text(v, "holder"), b.flag(v, "external", False),
+        b.text(v, "description"), s))
+    parts["enums"] += b.named(node.get("enums"), "enum", lambda k, v, s: _enum(b, k, v, s))
+    parts["attendance_codes"] += b.named(node.get("attendance_codes"), "attendance code",
+                                         lambda k, v, s: m.AttendanceCode(
+        k, b.text(v, "meaning") or "", b.text(v, "category") or "", b.flag(v, "possible", True),
+        b.flag(v, "verified", True), s))
+    parts["facts"] += b.named(node.get("facts"), "fact", lambda k, v, s: m.Fact(
+        k, b.text(v, "type") or "", b.text(v, "label") or k, b.text(v, "negated"),
+        b.text(v, "from"), b.text(v, "description"), s))
+    parts["events"] += b.named(node.get("events"), "event", lambda k, v, s: m.Event(
+        k, b.text(v, "label") or k, b.text(v, "role"), b.text(v, "description"), s))
+    parts["measures"] += b.named(node.get("measures"), "measure", lambda k, v, s: _measure(b, k, v, s))
+    groups = node.get("parameters")
+    if isinstance(groups, YMap):
+        for group in groups.entries:
+            parts["parameters"] += b.named(group.value, "parameter", lambda k, v, s, g=group.key:
+                                           _parameter(b, g, k, v, s))
+    parts["rules"] += b.named(node.get("rules"), "rule", lambda k, v, s: _rule(b, k, v, s))
+    parts["procedures"] += b.named(node.get("procedures"), "procedure",
+                                   lambda k, v, s: _procedure(b, k, v, s))
+    parts["scenarios"] += b.named(node.get("scenarios"), "scenario",
+                                  lambda k, v, s: _scenario(b, k, v, s))
+    parts["clause_meta"] += b.named(node.get("clauses"), "clause entry",
+                                    lambda k, v, s: (k, v, s))
+
+
+def _manifest(b: Builder, node: YMap) -> m.Manifest | None:
+    cycle_node = node.get("review_cycle")
+    cycle = b.parse(cycle_node) if isinstance(cycle_node, YScalar) else None
+    reviewed = b.date(node, "reviewed")
+    if reviewed is None:
+        return None
+    if not isinstance(cycle, ast.DurationLit):
+        if cycle is not None:
+            b.sink.error("T001", "review_cycle must be a duration such as `12 months`",
+                         cycle.span, "write a number and a unit, e.g. `12 months`")
+        return None
+    return m.Manifest(b.text(node, "title") or "", b.text(node, "school") or "",
+                      b.text(node, "local_authority") or "", b.text(node, "text") or "",
+                      reviewed, cycle, b.date(node, "adopted"), b.text(node, "governing_body"),
+                      b.text(node, "extends"), node.span)
+
+
+def _enum(b: Builder, key: str, node: YMap, span: Span) -> m.EnumDef:
+    members_node = node.get("members")
+    members = tuple(m.EnumMember(e.key, e.value.value if isinstance(e.value, YScalar) else e.key,
+                                 e.key_span)
+                    for e in (members_node.entries if isinstance(members_node, YMap) else ()))
+    return m.EnumDef(key, b.text(node, "label") or key, members, b.text(node, "description"), span)
+
+
+def _measure(b: Builder, key: str, node: YMap, span: Span) -> m.Measure:
+    args_node = node.get("args")
+    args = tuple(m.MeasureArg(b.text(a, "name") or "", b.text(a, "type") or "", b.text(a, "label"),
+                              a.span)
+                 for a in (args_node.items if isinstance(args_node, YSeq) else ())
+                 if isinstance(a, YMap))
+    phrases_node = node.get("phrases")
+    phrases = tuple((e.key, e.value.value) for e in (
+        phrases_node.entries if isinstance(phrases_node, YMap) else ())
+        if isinstance(e.value, YScalar))
+    return m.Measure(key, b.text(node, "kind") or "", b.text(node, "label") or key,
+                     b.texts(node, "codes"), args, phrases, b.text(node, "description"), span)
+
+
+def _parameter(b: Builder, group: str, key: str, node: YMap, span: Span) -> m.Parameter | None:
+    value = b.expr(node, "value")
+    if value is None:
+        return None
+    return m.Parameter(group, key, value, b.text(node, "label") or key, b.text(node, "source"),
+                       b.flag(node, "verified", True), b.flag(node, "statutory", False),
+                       b.text(node, "stricter"), b.date(node, "effective_from"),
+                       b.date(node, "effective_to"), b.text(node, "description"), span)
+
+
+def _rule(b: Builder, key: str, node: YMap, span: Span) -> m.Rule | None:
+    when = b.expr(node, "when")
+    then_node = node.get("then")
+    obligations = tuple(_obligation(b, o) for o in (
+        then_node.items if isinstance(then_node, YSeq) else ()) if isinstance(o, YMap))
+    if when is None:
+        return None
+    return m.Rule(key, b.text(node, "title") or key, b.texts(node, "clause"), when, obligations,
+                  b.text(node, "opens"), b.text(node, "source"), b.flag(node, "statutory", False),
+                  b.text(node, "description"), span)
+
+
+def _obligation(b: Builder, node: YMap) -> m.Obligation:
+    return m.Obligation(b.text(node, "action") or "", b.text(node, "role") or "",
+                        b.expr(node, "within"), b.texts(node, "clause"), b.text(node, "source"),
+                        node.span)
+
+
+def _procedure(b: Builder, key: str, node: YMap, span: Span) -> m.Procedure:
+    local = Builder(b.sink)
+    states = local.named(node.get("states"), f"state of procedure '{key}'",
+                         lambda k, v, s: _state(b, k, v, s))
+    invariants = local.named(node.get("invariants"), f"invariant of procedure '{key}'",
+                             lambda k, v, s: _invariant(b, k, v, s))
+    return m.Procedure(key, b.text(node, "title") or key, b.texts(node, "clause"),
+                       b.text(node, "initial") or "", tuple(states), b.texts(node, "opened_by"),
+                       tuple(invariants), b.text(node, "description"), span)
+
+
+def _state(b: Builder, key: str, node: YMap, span: Span) -> m.State:
+    deadline_node = node.get("deadline")
+    deadline = None
+    if isinstance(deadline_node, YMap):
+        within = b.expr(deadline_node, "within")
+        if within is not None:
+            deadline = m.Deadline(within, b.text(deadline_node, "escalate_to"),
+                                  b.text(deadline_node, "action"), deadline_node.span)
+    transitions_node = node.get("transitions")
+    transitions = tuple(
+        m.Transition(b.text(t, "event") or "", b.text(t, "target") or "", b.expr(t, "guard"),
+                     b.text(t, "label"), t.span)
+        for t in (transitions_node.items if isinstance(transitions_node, YSeq) else ())
+        if isinstance(t, YMap))
+    return m.State(key, b.text(node, "title") or key, b.text(node, "role"),
+                   b.flag(node, "final", False), b.texts(node, "clause"), deadline, transitions,
+                   b.text(node, "description"), span)
+
+
+def _invariant(b: Builder, key: str, node: YMap, span: Span) -> m.Invariant | None:
+    passes = (b.text(node, "every_path_to"), b.text(node, "passes"))
+    leaving = (b.text(node, "before_leaving"), b.text(node, "requires"))
+    if all(passes) and not any(leaving):
+        kind, state, through = "passes", passes[0], passes[1]
+    elif all(leaving) and not any(passes):
+        kind, state, through = "before_leaving", leaving[0], leaving[1]
+    else:
+        b.sink.error("S006", f"invariant '{key}' must say either `every_path_to` + `passes` "
+                     "or `before_leaving` + `requires`", span,
+                     "e.g. `every_path_to: removed_from_roll` and `passes: la_notified`")
+        return None
+    assert state is not None and through is not None
+    return m.Invariant(key, kind, state, through, b.texts(node, "clause"), b.text(node, "source"),
+                       b.flag(node, "statutory", False), b.text(node, "description"), span)
+
+
+def _scenario(b: Builder, key: str, node: YMap, span: Span) -> m.Scenario | None:
+    given = node.get("given")
+    given = given if isinstance(given, YMap) else YMap((), span)
+    pupil_node = given.get("pupil")
+    pupil = tuple((e.key, expr) for e in (pupil_node.entries if isinstance(pupil_node, YMap) else ())
+                  if isinstance(e.value, YScalar) and (expr := b.parse(e.value)) is not None)
+    marks_node, events_node = given.get("marks"), given.get("events")
+    marks = tuple(m.MarkRun(b.date(r, "from") or dt.date.min, b.text(r, "sessions") or "", r.span)
+                  for r in (marks_node.items if isinstance(marks_node, YSeq) else ())
+                  if isinstance(r, YMap))
+    events = tuple(m.ScenarioEvent(b.date(e, "date") or dt.date.min, b.text(e, "event") or "",
+                                   b.text(e, "role"), e.span)
+                   for e in (events_node.items if isinstance(events_node, YSeq) else ())
+                   if isinstance(e, YMap))
+    expect_node = node.get("expect")
+    as_of = b.date(node, "as_of")
+    if not isinstance(expect_node, YMap) or as_of is None:
+        return None
+    return m.Scenario(key, b.text(node, "title") or key, as_of, _expectation(b, expect_node),
+                      pupil, marks, events, b.text(given, "calendar"), b.text(node, "description"),
+                      span)
+
+
+def _pairs(node: YNode | None) -> tuple[tuple[str, str], ...]:
+    if not isinstance(node, YMap):
+        return ()
+    return tuple((e.key, e.value.value) for e in node.entries if isinstance(e.value, YScalar))
+
+
+def _expectation(b: Builder, node: YMap) -> m.Expectation:
+    def rows(key: str) -> tuple[tuple[tuple[str, str], ...], ...]:
+        seq = node.get(key)
+        return tuple(_pairs(i) for i in (seq.items if isinstance(seq, YSeq) else ()))
+    return m.Expectation(rows("actions"), _pairs(node.get("states")), rows("violations"),
+                         b.texts(node, "fires"), b.texts(node, "not_fires"),
+                         b.flag(node, "nothing", False), node.span)
+
+
+def _la_profile(b: Builder, node: YMap) -> m.LAProfile:
+    entries = b.named(node.get("entries"), "la_profile entry", lambda k, v, s: m.LAEntry(
+        k, b.text(v, "value") or "", b.text(v, "label") or k, b.text(v, "source"),
+        b.flag(v, "verified", True), s))
+    return m.LAProfile(b.text(node, "name") or "", tuple(entries), node.span)
+
+
+def _clauses(sources: SourceSet, meta: list[tuple[str, YMap, Span]],
+             sink: DiagnosticSink) -> tuple[m.Clause, ...]:
+    by_id = {k: (v, s) for k, v, s in meta}
+    known = {c.id for c in sources.text_clauses}
+    for key, (_, span) in sorted(by_id.items()):
+        if key not in known:
+            sink.error("C003", f"clauses: '{key}' is not a clause of the policy text", span,
+                       "clause ids are the {#id} markers in the policy text")
+    b = Builder(sink)
+    out = []
+    for clause in sources.text_clauses:
+        node, _ = by_id.get(clause.id, (YMap((), clause.span), clause.span))
+        review_node = node.get("review")
+        review = tuple(m.ReviewItem(b.text(r, "summary") or "", b.text(r, "text_says"),
+                                    b.text(r, "law_says"), b.texts(r, "sources"),
+                                    b.flag(r, "verified", True), r.span)
+                       for r in (review_node.items if isinstance(review_node, YSeq) else ())
+                       if isinstance(r, YMap))
+        out.append(m.Clause(clause.id, clause.text, clause.heading,
+                            b.flag(node, "informative", False), b.text(node, "note"), review,
+                            clause.span))
+    return tuple(out)

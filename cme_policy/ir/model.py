@@ -1,0 +1,317 @@
+"""The policy IR: frozen, slotted dataclasses with tuple children; spans never affect equality."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from cme_policy.expr.ast import DurationLit, Expr
+from cme_policy.source.span import Span
+
+NOWHERE = Span("<policy>", 1, 1, 1, 1)
+
+
+def _span() -> Span:
+    return field(default=NOWHERE, compare=False, repr=False)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    title: str
+    school: str
+    local_authority: str
+    text: str
+    reviewed: dt.date
+    review_cycle: DurationLit
+    adopted: dt.date | None = None
+    governing_body: str | None = None
+    extends: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    summary: str
+    text_says: str | None = None
+    law_says: str | None = None
+    sources: tuple[str, ...] = ()
+    verified: bool = True
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """A clause of the policy text, with its stable id and its original words."""
+
+    id: str
+    text: str
+    heading: str | None = None
+    informative: bool = False
+    note: str | None = None
+    review: tuple[ReviewItem, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    id: str
+    label: str
+    holder: str | None = None
+    external: bool = False
+    description: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class EnumMember:
+    id: str
+    label: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class EnumDef:
+    id: str
+    label: str
+    members: tuple[EnumMember, ...]
+    description: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceCode:
+    code: str
+    meaning: str
+    category: str
+    possible: bool
+    verified: bool = True
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    id: str
+    type_name: str
+    label: str
+    negated: str | None = None
+    origin: str | None = None
+    description: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    label: str
+    role: str | None = None
+    description: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureArg:
+    name: str
+    type_name: str
+    label: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A value derived from a pupil's attendance marks, declared rather than hand-coded."""
+
+    id: str
+    kind: str
+    label: str
+    codes: tuple[str, ...] = ()
+    args: tuple[MeasureArg, ...] = ()
+    phrases: tuple[tuple[str, str], ...] = ()
+    description: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    group: str
+    name: str
+    value: Expr
+    label: str
+    source: str | None = None
+    verified: bool = True
+    statutory: bool = False
+    stricter: str | None = None  # "lower" | "higher"
+    effective_from: dt.date | None = None
+    effective_to: dt.date | None = None
+    description: str | None = None
+    span: Span = _span()
+
+    @property
+    def qualified(self) -> str:
+        return f"params.{self.group}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class LAEntry:
+    id: str
+    value: str
+    label: str
+    source: str | None = None
+    verified: bool = True
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class LAProfile:
+    name: str
+    entries: tuple[LAEntry, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Obligation:
+    action: str
+    role: str
+    within: Expr | None = None
+    clauses: tuple[str, ...] = ()
+    source: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    title: str
+    clauses: tuple[str, ...]
+    when: Expr
+    then: tuple[Obligation, ...] = ()
+    opens: str | None = None
+    source: str | None = None
+    statutory: bool = False
+    description: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    event: str
+    target: str
+    guard: Expr | None = None
+    label: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    within: Expr
+    escalate_to: str | None = None
+    action: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    id: str
+    title: str
+    role: str | None = None
+    final: bool = False
+    clauses: tuple[str, ...] = ()
+    deadline: Deadline | None = None
+    transitions: tuple[Transition, ...] = ()
+    description: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Invariant:
+    """`passes`: every path to `state` passes `through`; `before_leaving`: `state` is not left
+    until `through` was visited."""
+
+    id: str
+    kind: str
+    state: str
+    through: str
+    clauses: tuple[str, ...] = ()
+    source: str | None = None
+    statutory: bool = False
+    description: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure:
+    id: str
+    title: str
+    clauses: tuple[str, ...]
+    initial: str
+    states: tuple[State, ...]
+    opened_by: tuple[str, ...] = ()
+    invariants: tuple[Invariant, ...] = ()
+    description: str | None = None
+    span: Span = _span()
+
+    def state(self, state_id: str) -> State | None:
+        return next((s for s in self.states if s.id == state_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class MarkRun:
+    start: dt.date
+    sessions: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioEvent:
+    date: dt.date
+    event: str
+    role: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    actions: tuple[tuple[tuple[str, str], ...], ...] = ()
+    states: tuple[tuple[str, str], ...] = ()
+    violations: tuple[tuple[tuple[str, str], ...], ...] = ()
+    fires: tuple[str, ...] = ()
+    not_fires: tuple[str, ...] = ()
+    nothing: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    id: str
+    title: str
+    as_of: dt.date
+    expect: Expectation
+    pupil: tuple[tuple[str, Expr], ...] = ()
+    marks: tuple[MarkRun, ...] = ()
+    events: tuple[ScenarioEvent, ...] = ()
+    calendar: str | None = None
+    description: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    manifest: Manifest
+    clauses: tuple[Clause, ...] = ()
+    roles: tuple[Role, ...] = ()
+    enums: tuple[EnumDef, ...] = ()
+    attendance_codes: tuple[AttendanceCode, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    events: tuple[Event, ...] = ()
+    measures: tuple[Measure, ...] = ()
+    parameters: tuple[Parameter, ...] = ()
+    la_profile: LAProfile | None = None
+    rules: tuple[Rule, ...] = ()
+    procedures: tuple[Procedure, ...] = ()
+    scenarios: tuple[Scenario, ...] = ()
+    files: tuple[SourceFile, ...] = ()

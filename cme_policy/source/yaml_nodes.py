@@ -1,0 +1,263 @@
+"""Load stage, part 1: YAML text → position-carrying nodes, rejecting what YAML lets slip through.
+
+PyYAML's plain `safe_load` forgets positions, keeps the last of two duplicate keys, expands
+aliases (billion laughs) and turns the key `on:` into `True`. We compose the node graph
+ourselves and refuse each of those with a diagnostic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import yaml
+from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+
+from cme_policy.diagnostics import Diagnostic, error
+from cme_policy.source.span import Span
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 64
+
+STR = "tag:yaml.org,2002:str"
+INT = "tag:yaml.org,2002:int"
+FLOAT = "tag:yaml.org,2002:float"
+BOOL = "tag:yaml.org,2002:bool"
+NULL = "tag:yaml.org,2002:null"
+TIMESTAMP = "tag:yaml.org,2002:timestamp"
+MERGE = "tag:yaml.org,2002:merge"
+MAP = "tag:yaml.org,2002:map"
+SEQ = "tag:yaml.org,2002:seq"
+KNOWN_TAGS = {STR, INT, FLOAT, BOOL, NULL, TIMESTAMP, MAP, SEQ}
+
+
+@dataclass(frozen=True, slots=True)
+class YScalar:
+    value: str
+    tag: str
+    span: Span = field(compare=False)
+    quoted: bool = False
+
+    @property
+    def kind(self) -> str:
+        return {STR: "string", INT: "integer", FLOAT: "number", BOOL: "boolean",
+                NULL: "null", TIMESTAMP: "date"}.get(self.tag, "scalar")
+
+
+@dataclass(frozen=True, slots=True)
+class YEntry:
+    key: str
+    key_span: Span = field(compare=False)
+    value: "YNode"
+
+
+@dataclass(frozen=True, slots=True)
+class YMap:
+    entries: tuple[YEntry, ...]
+    span: Span = field(compare=False)
+    kind = "mapping"
+
+    def get(self, key: str) -> "YNode | None":
+        for entry in self.entries:
+            if entry.key == key:
+                return entry.value
+        return None
+
+    def entry(self, key: str) -> YEntry | None:
+        for entry in self.entries:
+            if entry.key == key:
+                return entry
+        return None
+
+    def keys(self) -> list[str]:
+        return [e.key for e in self.entries]
+
+
+@dataclass(frozen=True, slots=True)
+class YSeq:
+    items: tuple["YNode", ...]
+    span: Span = field(compare=False)
+    kind = "list"
+
+
+YNode = Union[YScalar, YMap, YSeq]
+
+
+class _Reject(Exception):
+    """Raised inside the composer to stop at the first construct we refuse."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def span_of(path: str, node: yaml.Node) -> Span:
+    start, end = node.start_mark, node.end_mark
+    return Span(path, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+def _mark_span(path: str, mark: Any) -> Span:
+    return Span.point(path, mark.line + 1, mark.column + 1)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader whose composer refuses anchors, aliases and runaway nesting before building."""
+
+    cme_path = "<string>"
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: ANN401 - PyYAML's signature
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            raise _Reject(error(
+                "L005", f"YAML alias '*{event.anchor}' is not allowed in a policy",
+                _mark_span(self.cme_path, event.start_mark),
+                "write the value out in full; aliases can hide changes and expand without bound"))
+        if isinstance(event, (ScalarEvent, CollectionStartEvent)) and event.anchor is not None:
+            raise _Reject(error(
+                "L005", f"YAML anchor '&{event.anchor}' is not allowed in a policy",
+                _mark_span(self.cme_path, event.start_mark),
+                "write the value out in full instead of sharing it through an anchor"))
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Reject(error("L010", f"YAML nested more than {MAX_DEPTH} levels deep",
+                                    _mark_span(self.cme_path, event.start_mark),
+                                    "flatten the structure; no policy needs this depth"))
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def parse_yaml(path: str, data: bytes) -> tuple[YNode | None, list[Diagnostic], str]:
+    """Bytes of one file → (node, diagnostics, decoded text). Node is None when anything failed."""
+    if len(data) > MAX_FILE_BYTES:
+        return None, [error("L001", f"file is {len(data):,} bytes, over the limit of "
+                                    f"{MAX_FILE_BYTES:,} bytes", Span.point(path, 1, 1),
+                            "split the policy into several files with `include:`")], ""
+    text, problem = _decode(path, data)
+    if problem is not None:
+        return None, [problem], ""
+    tab = _find_indent_tab(path, text)
+    if tab is not None:
+        return None, [tab], text
+    try:
+        raw = _compose(path, text)
+    except _Reject as rejected:
+        return None, [rejected.diagnostic], text
+    if raw is None:
+        return YMap((), Span.point(path, 1, 1)), [], text
+    try:
+        return _convert(path, raw), [], text
+    except _Reject as rejected:
+        return None, [rejected.diagnostic], text
+
+
+def _decode(path: str, data: bytes) -> tuple[str, Diagnostic | None]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        return "", error("L002", f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+                         Span.point(path, line, column),
+                         "save the file as UTF-8 (most editors: 'Save with encoding')")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text, None
+
+
+def _find_indent_tab(path: str, text: str) -> Diagnostic | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip(" ")
+        if stripped.startswith("\t"):
+            column = len(line) - len(stripped) + 1
+            return error("L003", "tab character used for indentation",
+                         Span.point(path, number, column),
+                         "YAML indents with spaces only; replace the tab with spaces")
+    return None
+
+
+def _compose(path: str, text: str) -> yaml.Node | None:
+    loader = _StrictLoader(text)
+    loader.cme_path = path
+    try:
+        return loader.get_single_node()
+    except _Reject:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = _mark_span(path, mark) if mark is not None else Span.point(path, 1, 1)
+        message = (exc.problem or exc.context or "invalid YAML").strip()
+        if "expected a single document" in message:
+            message = "more than one YAML document in the file"
+        raise _Reject(error("L004", f"YAML syntax error: {message}", span,
+                            _syntax_hint(message))) from None
+    except yaml.YAMLError as exc:
+        raise _Reject(error("L004", f"YAML syntax error: {exc}", Span.point(path, 1, 1))) from None
+    except RecursionError:
+        raise _Reject(error("L010", "YAML nested too deeply", Span.point(path, 1, 1))) from None
+    finally:
+        loader.dispose()
+
+
+def _syntax_hint(message: str) -> str:
+    if "mapping values are not allowed" in message:
+        return "a value containing ': ' must be quoted, or the indentation is off"
+    if "found character" in message and "cannot start any token" in message:
+        return "quote the value; characters like `@`, backtick and `%` cannot start a plain scalar"
+    if "more than one YAML document" in message:
+        return "remove the `---` separator; one file holds one document"
+    return "check indentation and quoting around this position"
+
+
+def _convert(path: str, node: yaml.Node) -> YNode:
+    if node.tag not in KNOWN_TAGS:
+        raise _Reject(error("L006", f"YAML tag '{node.tag}' is not allowed in a policy",
+                            span_of(path, node), "remove the `!tag`; policies use plain values"))
+    if isinstance(node, yaml.ScalarNode):
+        return YScalar(node.value, node.tag, span_of(path, node), node.style in ("'", '"'))
+    if isinstance(node, yaml.SequenceNode):
+        return YSeq(tuple(_convert(path, item) for item in node.value), span_of(path, node))
+    assert isinstance(node, yaml.MappingNode)
+    return _convert_map(path, node)
+
+
+def _convert_map(path: str, node: yaml.MappingNode) -> YMap:
+    entries: list[YEntry] = []
+    seen: dict[str, Span] = {}
+    for key_node, value_node in node.value:
+        key, key_span = _key(path, key_node)
+        if key in seen:
+            first = seen[key]
+            raise _Reject(error(
+                "L008", f"duplicate key '{key}' (first defined at line {first.line})", key_span,
+                "YAML would silently keep only the last one; remove or rename one of them"))
+        seen[key] = key_span
+        entries.append(YEntry(key, key_span, _convert(path, value_node)))
+    return YMap(tuple(entries), span_of(path, node))
+
+
+def _key(path: str, key_node: yaml.Node) -> tuple[str, Span]:
+    span = span_of(path, key_node)
+    if key_node.tag == MERGE:
+        raise _Reject(error("L005", "YAML merge key '<<' is not allowed in a policy", span,
+                            "write the merged keys out in full"))
+    if not isinstance(key_node, yaml.ScalarNode):
+        raise _Reject(error("L007", "a mapping key must be a plain string, not a "
+                                    f"{'list' if isinstance(key_node, yaml.SequenceNode) else 'mapping'}",
+                            span, "use a simple name as the key"))
+    if key_node.tag == BOOL and key_node.style is None:
+        raise _Reject(error(
+            "L007", f"key '{key_node.value}' is read by YAML 1.1 as a boolean, not a string", span,
+            "YAML reads on/off/yes/no as booleans: quote the key, or use `event:` "
+            "for a transition's trigger"))
+    if key_node.tag != STR and key_node.style is None:
+        raise _Reject(error("L007", f"key '{key_node.value}' is a {_kind(key_node.tag)}, not a string",
+                            span, f"quote it (\"{key_node.value}\") if a string was meant"))
+    return key_node.value, span
+
+
+def _kind(tag: str) -> str:
+    return {INT: "number", FLOAT: "number", NULL: "null", TIMESTAMP: "date"}.get(tag, "non-string")
