@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import bisect
 import difflib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import MappingProxyType
 
-import holidays
 
 __all__ = [
     "AcademicYear",
@@ -149,6 +149,9 @@ def _check_region(region: str) -> None:
 
 def _load_bank_holidays(region: str, years: Sequence[AcademicYear]) -> dict[date, str]:
     """England's bank holidays from the maintained `holidays` package, never a local list."""
+    # Imported here: it costs ~0.2 s, which only programs that build a calendar should pay.
+    import holidays
+
     first = min(y.start.year for y in years)
     last = max(y.end.year for y in years)
     found = holidays.country_holidays("GB", subdiv=_REGIONS[region], years=range(first, last + 1))
@@ -318,7 +321,7 @@ class SchoolCalendar:
     years: tuple[AcademicYear, ...]
     bank_holidays_region: str = "england"
     school: str | None = None
-    bank_holidays: dict[date, str] = field(init=False, repr=False, compare=False)
+    bank_holidays: Mapping[date, str] = field(init=False, repr=False, compare=False)
     _days: tuple[date, ...] = field(init=False, repr=False, compare=False)
     _index: dict[date, int] = field(init=False, repr=False, compare=False)
     _year_starts: tuple[date, ...] = field(init=False, repr=False, compare=False)
@@ -340,7 +343,7 @@ class SchoolCalendar:
         days = tuple(d for year in years for d in _year_school_days(year, bank))
         terms = tuple(sorted((t for y in years for t in y.terms), key=lambda t: t.start))
         object.__setattr__(self, "years", years)
-        object.__setattr__(self, "bank_holidays", bank)
+        object.__setattr__(self, "bank_holidays", MappingProxyType(bank))
         object.__setattr__(self, "_days", days)
         object.__setattr__(self, "_index", {d: i for i, d in enumerate(days)})
         object.__setattr__(self, "_year_starts", tuple(y.start for y in years))

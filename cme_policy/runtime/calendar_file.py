@@ -172,11 +172,10 @@ class _Reader:
 
     def _yaml_error(self, exc: yaml.MarkedYAMLError) -> CalendarError:
         """PyYAML's own syntax error, reworded and placed."""
-        problem = exc.problem or "malformed YAML"
-        context = f" ({exc.context})" if exc.context else ""
+        parts = [part for part in (exc.context, exc.problem) if part]
         mark = exc.problem_mark or exc.context_mark
         return self.error(
-            f"invalid YAML: {problem}{context}",
+            f"invalid YAML: {', '.join(parts) or 'malformed document'}",
             mark,
             "check indentation and quoting near here (use spaces, not tabs)",
         )
@@ -185,8 +184,9 @@ class _Reader:
         """A character YAML does not accept, such as a control character."""
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
         return CalendarError(
-            f"invalid character {exc.character!r} in the calendar file",
+            f"invalid character U+{ord(char[:1] or chr(0)):04X} in the calendar file",
             hint="remove the character; the file must be plain UTF-8 text",
             path=self.path, line=line, column=column,
         )
@@ -221,7 +221,10 @@ class _Reader:
 
     def _key(self, node: Node, what: str, allowed: Sequence[str]) -> str:
         """A mapping key, which must be one the format defines."""
-        key = str(node.value) if isinstance(node, ScalarNode) else _describe(node)
+        if not isinstance(node, ScalarNode):
+            raise self.error(f"expected a key in {what}, found {_describe(node)}",
+                             node.start_mark, f"{what} allows: {', '.join(allowed)}")
+        key = str(node.value)
         if key in allowed:
             return key
         close = difflib.get_close_matches(key.lower(), allowed, n=1, cutoff=0.6)
@@ -275,6 +278,7 @@ class _Reader:
 
     def calendar(self, root: Node) -> SchoolCalendar:
         """The whole file: a top-level 'calendar' mapping."""
+        # The file's own mapping is recorded under a path no model error uses.
         top = self.mapping(root, ("<file>",), "calendar file", ("calendar",), ("calendar",))
         fields = self.mapping(top["calendar"], (), "calendar", ("academic_years",),
                               _CALENDAR_KEYS)
@@ -291,13 +295,16 @@ class _Reader:
         """One academic year with its terms, INSET days and closures."""
         f = self.mapping(node, where, "academic year", ("name", "start", "end", "terms"),
                          _YEAR_KEYS)
+        name = self.text(f["name"], (*where, "name"), "academic year name")
+        start = self.day(f["start"], (*where, "start"), "academic year start")
+        end = self.day(f["end"], (*where, "end"), "academic year end")
         terms = self.sequence(f["terms"], (*where, "terms"), "terms", optional=False)
         insets = self._optional_list(f, "inset_days", where)
         closures = self._optional_list(f, "closures", where)
         return AcademicYear(
-            name=self.text(f["name"], (*where, "name"), "academic year name"),
-            start=self.day(f["start"], (*where, "start"), "academic year start"),
-            end=self.day(f["end"], (*where, "end"), "academic year end"),
+            name=name,
+            start=start,
+            end=end,
             terms=tuple(self.term(t, (*where, "terms", i)) for i, t in enumerate(terms)),
             inset_days=tuple(self.day(d, (*where, "inset_days", i), "INSET day")
                              for i, d in enumerate(insets)),

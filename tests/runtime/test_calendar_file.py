@@ -13,7 +13,7 @@ from cme_policy.runtime.calendar_file import calendar_from_text, load_calendar
 FIXTURES = Path(__file__).parent / "fixtures"
 
 # Line numbers below refer to this layout; the flow mappings of the terms start at
-# column 11 and their `start` values at column 35 (Autumn) or 35 (Spring, Summer).
+# column 11, their `start` values at column 33 and their `end` values at column 50.
 HEAD = """\
 calendar:
   academic_years:
@@ -62,7 +62,7 @@ def test_fixture_reads_with_closures() -> None:
 def test_error_renders_like_a_compiler_diagnostic() -> None:
     err = error_of(GOOD.replace("end: 2025-12-19", "end: 2025-08-19"))
     assert str(err) == (
-        "cal.yaml:7:48: error: term 'Autumn' ends (2025-08-19) before it starts (2025-09-01)\n"
+        "cal.yaml:7:50: error: term 'Autumn' ends (2025-08-19) before it starts (2025-09-01)\n"
         "hint: check the term's start and end dates"
     )
     assert str(CalendarError("no path")) == "error: no path"
@@ -116,13 +116,13 @@ def test_term_outside_its_academic_year() -> None:
     assert err.message == (
         "term 'Summer' ends on 2026-09-04, outside academic year 2025-26 (2025-09-01 to 2026-08-31)"
     )
-    assert where(err) == ("cal.yaml", 9, 48)
+    assert where(err) == ("cal.yaml", 9, 50)
 
 
 def test_term_ends_before_it_starts() -> None:
     err = error_of(GOOD.replace("end: 2026-03-27", "end: 2026-01-02"))
     assert err.message == "term 'Spring' ends (2026-01-02) before it starts (2026-01-05)"
-    assert where(err) == ("cal.yaml", 8, 48)
+    assert where(err) == ("cal.yaml", 8, 50)
 
 
 def test_academic_year_ends_before_it_starts() -> None:
@@ -134,7 +134,7 @@ def test_academic_year_ends_before_it_starts() -> None:
 def test_inset_day_outside_every_term() -> None:
     err = error_of(GOOD + "      inset_days: [2025-09-01, 2025-12-22]\n")
     assert err.message == "INSET day 2025-12-22 is outside every term of 2025-26"
-    assert where(err) == ("cal.yaml", 10, 36)
+    assert where(err) == ("cal.yaml", 10, 32)
     assert err.hint and "extend the term" in err.hint
 
 
@@ -173,7 +173,7 @@ def test_closure_ends_before_it_starts() -> None:
     text = GOOD + "      closures:\n        - {start: 2026-03-26, end: 2026-03-20, reason: works}\n"
     err = error_of(text)
     assert err.message == "closure 'works' ends (2026-03-20) before it starts (2026-03-26)"
-    assert where(err) == ("cal.yaml", 11, 37)
+    assert where(err) == ("cal.yaml", 11, 36)
 
 
 def test_duplicate_term_names() -> None:
@@ -257,7 +257,7 @@ def test_missing_required_key(text: str, message: str, line: int, column: int) -
 def test_closure_with_date_and_range() -> None:
     err = error_of(GOOD + "      closures:\n        - {date: 2026-02-02, end: 2026-02-03, reason: snow}\n")
     assert err.message == "closure gives both 'date' and 'end'"
-    assert where(err) == ("cal.yaml", 11, 40)
+    assert where(err) == ("cal.yaml", 11, 35)
 
 
 @pytest.mark.parametrize(
@@ -268,7 +268,7 @@ def test_closure_with_date_and_range() -> None:
         (GOOD.replace("name: 2025-26", "name: [2025, 26]"),
          "expected academic year name (text), found a list", 3, 13),
         (GOOD.replace("start: 2025-09-01\n", "start:\n"),
-         "expected academic year start (a date), found nothing", 5, 7),
+         "expected academic year start (a date), found nothing", 4, 13),
         (GOOD + "      closures:\n        - {date: 2026-02-02, reason: snow, planned: yes}\n",
          "expected true or false for planned, found 'yes'", 11, 53),
         ("- calendar\n", "expected calendar file (a mapping), found a list", 1, 1),
@@ -277,7 +277,7 @@ def test_closure_with_date_and_range() -> None:
         (GOOD + "      inset_days: {2025-09-01: x}\n",
          "expected inset_days (a list), found a mapping", 10, 19),
         (GOOD.replace("calendar:\n", "calendar:\n  ? [a, b]\n  : 1\n"),
-         "unknown key 'a list' in calendar", 2, 5),
+         "expected a key in calendar, found a list", 2, 5),
     ],
 )
 def test_wrong_types(text: str, message: str, line: int, column: int) -> None:
@@ -332,8 +332,8 @@ def test_yaml_syntax_error() -> None:
 def test_tab_indentation() -> None:
     err = error_of("calendar:\n\tacademic_years: []\n")
     assert err.message == (
-        "invalid YAML: found character '\\t' that cannot start any token"
-        " (while scanning for the next token)"
+        "invalid YAML: while scanning for the next token,"
+        " found character '\\t' that cannot start any token"
     )
     assert where(err) == ("cal.yaml", 2, 1)
 
@@ -341,7 +341,7 @@ def test_tab_indentation() -> None:
 def test_two_documents() -> None:
     err = error_of(GOOD + "---\n" + GOOD)
     assert err.message == (
-        "invalid YAML: expected a single document in the stream (but found another document)"
+        "invalid YAML: expected a single document in the stream, but found another document"
     )
     assert where(err) == ("cal.yaml", 10, 1)
 
@@ -355,7 +355,7 @@ def test_empty_file(text: str) -> None:
 
 def test_control_character() -> None:
     err = error_of("calendar:\n  school: a\x07b\n")
-    assert err.message == "invalid character '\\x07' in the calendar file"
+    assert err.message == "invalid character U+0007 in the calendar file"
     assert where(err) == ("cal.yaml", 2, 12)
 
 
@@ -385,3 +385,20 @@ def error_of_file(path: Path) -> CalendarError:
     with pytest.raises(CalendarError) as caught:
         load_calendar(path)
     return caught.value
+
+
+def test_docs_example_is_the_fixture() -> None:
+    docs = Path(__file__).parents[2] / "docs" / "calendar.md"
+    block = docs.read_text(encoding="utf-8").split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert calendar_from_text(block) == load_calendar(FIXTURES / "example-2025-27.yaml")
+
+
+def test_docs_error_example() -> None:
+    docs = Path(__file__).parents[2] / "docs" / "calendar.md"
+    block = docs.read_text(encoding="utf-8").split("```yaml\n", 1)[1].split("```", 1)[0]
+    bad = block.replace("{name: Spring 1, start: 2026-01-05", "{name: Spring 1, start: 2025-12-15")
+    with pytest.raises(CalendarError) as caught:
+        calendar_from_text(bad, "calendar.yaml")
+    rendered = str(caught.value)
+    assert rendered.split("\n")[0] in docs.read_text(encoding="utf-8")
+    assert rendered.startswith("calendar.yaml:11:35: error: term 'Spring 1' (2025-12-15 to 2026-02-13)")
