@@ -67,13 +67,13 @@ class References:
         categories = next((e for e in self.policy.enums if e.id == "attendance_category"), None)
         members = {x.id for x in categories.members} if categories else set()
         codes = {c.code for c in self.policy.attendance_codes}
-        for code in self.policy.attendance_codes:
+        for entry in self.policy.attendance_codes:
             if categories is None:
                 self.sink.error("N007", "attendance codes need the enum 'attendance_category'",
-                                code.span, "declare `enums: attendance_category:` with the categories")
+                                entry.span, "declare `enums: attendance_category:` with the categories")
                 return
-            self._ref("N007", "attendance category", code.category, members, code.span,
-                      f"attendance code '{code.code}'")
+            self._ref("N007", "attendance category", entry.category, members, entry.span,
+                      f"attendance code '{entry.code}'")
         for measure in self.policy.measures:
             for code in measure.codes:
                 self._ref("N008", "attendance code", code, codes, measure.span,

@@ -193,7 +193,7 @@ def _after_comparison(exc: UnexpectedToken) -> bool:
 
 
 def _bad_character(text: str, exc: UnexpectedCharacters, span: Span) -> Diagnostic:
-    pos = exc.pos_in_stream
+    pos = exc.pos_in_stream or 0
     char = text[pos] if 0 <= pos < len(text) else "?"
     rest = text[pos:]
     hints = {"=": "use `==` to compare", "&": "use `and`", "|": "use `or`", "!": "use `not` or `!=`",

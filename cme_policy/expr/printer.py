@@ -27,7 +27,8 @@ def _wrap(expr: ast.Expr, minimum: int) -> str:
 
 
 def to_source(expr: ast.Expr) -> str:
-    return _PRINTERS[type(expr)](expr)
+    text: str = _PRINTERS[type(expr)](expr)
+    return text
 
 
 def _bool(e: ast.BoolLit) -> str:
@@ -35,7 +36,8 @@ def _bool(e: ast.BoolLit) -> str:
 
 
 def _percent(e: ast.PercentLit) -> str:
-    return f"{e.value}%"
+    # Fixed-point: str(Decimal) writes 1E-8 or 1E+2, which the grammar does not read.
+    return f"{e.value:f}%"
 
 
 def _duration(e: ast.DurationLit) -> str:

@@ -96,10 +96,9 @@ def build_policy(sources: SourceSet, sink: DiagnosticSink) -> m.Policy | None:
         return None
     clauses = _clauses(sources, parts["clause_meta"], sink)  # type: ignore[arg-type]
     files = tuple(m.SourceFile(p, h) for p, h in sorted(sources.hashes.items()))
-    return m.Policy(manifest, clauses, *(tuple(parts[k]) for k in (  # type: ignore[arg-type]
-        "roles", "enums", "attendance_codes", "facts", "events", "measures", "parameters")),
-        la_profile, *(tuple(parts[k]) for k in ("rules", "procedures", "scenarios")),  # type: ignore[arg-type]
-        files)
+    sections = {k: tuple(v) for k, v in parts.items() if k != "clause_meta"}
+    return m.Policy(manifest=manifest, clauses=clauses, la_profile=la_profile, files=files,
+                    **sections)  # type: ignore[arg-type]
 
 
 def _collect(b: Builder, node: YMap, parts: dict[str, list[object]]) -> None:
@@ -120,8 +119,7 @@ def _collect(b: Builder, node: YMap, parts: dict[str, list[object]]) -> None:
     groups = node.get("parameters")
     if isinstance(groups, YMap):
         for group in groups.entries:
-            parts["parameters"] += b.named(group.value, "parameter", lambda k, v, s, g=group.key:
-                                           _parameter(b, g, k, v, s))
+            parts["parameters"] += _group(b, group.key, group.value)
     parts["rules"] += b.named(node.get("rules"), "rule", lambda k, v, s: _rule(b, k, v, s))
     parts["procedures"] += b.named(node.get("procedures"), "procedure",
                                    lambda k, v, s: _procedure(b, k, v, s))
@@ -129,6 +127,10 @@ def _collect(b: Builder, node: YMap, parts: dict[str, list[object]]) -> None:
                                   lambda k, v, s: _scenario(b, k, v, s))
     parts["clause_meta"] += b.named(node.get("clauses"), "clause entry",
                                     lambda k, v, s: (k, v, s))
+
+
+def _group(b: Builder, group: str, node: YNode) -> list[m.Parameter]:
+    return b.named(node, "parameter", lambda k, v, s: _parameter(b, group, k, v, s))
 
 
 def _manifest(b: Builder, node: YMap) -> m.Manifest | None:

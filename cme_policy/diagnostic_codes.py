@@ -1,0 +1,309 @@
+"""Diagnostics reference: every code the compiler emits, with its name and purpose, and the
+generator of `docs/diagnostics.md` from the golden corpus in `tests/diagnostics/`.
+
+Run `python -m cme_policy.diagnostic_codes` to print the Markdown. Each example in it is the
+real output of the corpus case for that code, so the docs cannot drift from the compiler.
+
+Corpus layout (also in `tests/diagnostics/README.md`): `base/` is a minimal valid policy;
+each case in `bad/<name>/` (errors) or `warn/<name>/` (warnings, no errors) holds only the
+files that differ from `base/`, copied over a copy of it, plus `expected.txt` with one
+`path:line:col: severity[CODE]` line per diagnostic of that severity. Two marker files ask
+for what cannot be committed as an overlay: `remove.txt` names base files to delete, and
+`oversize.txt` names files to pad with YAML comments until they exceed the size limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cme_policy.diagnostics import Diagnostic, Severity, render_text
+from cme_policy.driver import CheckResult, check_policy
+from cme_policy.source.yaml_nodes import MAX_FILE_BYTES
+
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    name: str
+    severity: Severity
+    purpose: str
+
+
+CODES: dict[str, Code] = {c.code: c for c in (
+    # L — load: bytes and YAML, before any meaning is given to them
+    Code("L001", "file-too-large", ERROR,
+         "A policy file is larger than the size limit, so it is not read at all."),
+    Code("L002", "not-utf8", ERROR,
+         "A policy file or the policy text is not valid UTF-8."),
+    Code("L003", "tab-indentation", ERROR,
+         "A line is indented with a tab, which YAML does not allow."),
+    Code("L004", "yaml-syntax", ERROR,
+         "The file is not well-formed YAML, or holds more than one YAML document."),
+    Code("L005", "yaml-anchor-alias-merge", ERROR,
+         "A YAML anchor, alias or merge key is used; they hide changes and can expand without bound."),
+    Code("L006", "yaml-tag", ERROR,
+         "A YAML tag such as `!!python/object` is used; policies hold plain values only."),
+    Code("L007", "non-string-key", ERROR,
+         "A mapping key is not a string: a number, a list, or a word YAML 1.1 reads as a boolean (`on:`)."),
+    Code("L008", "duplicate-key", ERROR,
+         "The same key appears twice in one mapping; YAML would silently keep only the last."),
+    Code("L009", "no-manifest", ERROR,
+         "The policy directory has no `policy.yaml`."),
+    Code("L010", "nesting-too-deep", ERROR,
+         "The YAML is nested deeper than any policy needs."),
+    Code("L011", "file-missing", ERROR,
+         "An included file or the policy text does not exist or cannot be read."),
+    Code("L012", "include-cycle", ERROR,
+         "Files include each other in a cycle."),
+    Code("L013", "include-matches-nothing", WARNING,
+         "An include pattern with wildcards matches no file."),
+    # S — shape: the keys and scalar types of each mapping, against the schema
+    Code("S001", "unknown-key", ERROR,
+         "A key the schema does not know, usually a typo; the closest known key is suggested."),
+    Code("S002", "missing-key", ERROR,
+         "A required key is missing."),
+    Code("S003", "wrong-scalar", ERROR,
+         "A value has the wrong scalar type: a boolean, date, name, clause id or direction is malformed."),
+    Code("S004", "wrong-shape", ERROR,
+         "A value is a list where a mapping is expected, a mapping where a single value is expected, and so on."),
+    Code("S005", "invalid-name", ERROR,
+         "A name chosen by the author (a rule id, role id, clause id …) is not a valid identifier."),
+    Code("S006", "invariant-form", ERROR,
+         "An invariant is neither `every_path_to` + `passes` nor `before_leaving` + `requires`."),
+    # X — expression syntax
+    Code("X001", "expr-syntax", ERROR,
+         "An expression cannot be parsed: it is empty, ends too early, or has an unexpected token."),
+    Code("X002", "unknown-unit", ERROR,
+         "A duration has a unit the language does not know, or a unit with no number before it."),
+    Code("X003", "invalid-date", ERROR,
+         "A date literal is shaped like YYYY-MM-DD but is not a real date."),
+    Code("X004", "expr-too-long", ERROR,
+         "An expression is longer than the limit; it should be split into measures or rules."),
+    # T — types and units
+    Code("T001", "type-mismatch", ERROR,
+         "A value has a different type from the one its place needs (a condition, a deadline, an argument)."),
+    Code("T002", "invalid-operands", ERROR,
+         "An operator is applied to operands it does not accept, or a set mixes types."),
+    Code("T003", "not-an-enum-member", ERROR,
+         "A name used where an enum value is expected is not a member of that enum."),
+    Code("T004", "percent-vs-number", ERROR,
+         "A percentage is compared with a bare whole number."),
+    Code("T005", "unit-mismatch", ERROR,
+         "Durations in different units are compared or added without an explicit conversion."),
+    Code("T006", "invalid-conversion", ERROR,
+         "A conversion or subtraction has no fixed meaning, such as school days `as days`."),
+    Code("T007", "measure-arguments", ERROR,
+         "A measure is called with the wrong number of arguments, or declares an argument its kind cannot take."),
+    Code("T008", "measure-not-called", ERROR,
+         "A measure that takes arguments is used without calling it."),
+    Code("T009", "not-callable", ERROR,
+         "A fact, parameter or built-in is called as if it were a measure."),
+    Code("T010", "percent-over-100", ERROR,
+         "A percentage literal is over 100%."),
+    Code("T011", "unknown-measure-kind", ERROR,
+         "A measure names a kind the runtime cannot compute."),
+    Code("T012", "non-literal-parameter", ERROR,
+         "A parameter's value is not a literal."),
+    # N — names
+    Code("N001", "unknown-name", ERROR,
+         "An expression or scenario uses a name that is not declared; the closest name is suggested."),
+    Code("N002", "defined-twice", ERROR,
+         "The same id is defined twice, possibly in two files."),
+    Code("N003", "unknown-role", ERROR,
+         "An obligation, state, event or scenario refers to a role that is not declared."),
+    Code("N004", "unknown-procedure", ERROR,
+         "A rule opens a procedure that is not declared."),
+    Code("N005", "unknown-state", ERROR,
+         "A procedure, transition, deadline or invariant refers to a state the procedure does not have."),
+    Code("N006", "unknown-event", ERROR,
+         "A transition, procedure or scenario refers to an event that is not declared."),
+    Code("N007", "unknown-attendance-category", ERROR,
+         "An attendance code's category is not a member of the `attendance_category` enum, or the enum is missing."),
+    Code("N008", "unknown-attendance-code", ERROR,
+         "A measure looks for an attendance code that is not declared."),
+    Code("N009", "unknown-fact-type", ERROR,
+         "A fact's type is neither a built-in type, a duration unit nor a declared enum."),
+    Code("N010", "unused", WARNING,
+         "A fact, measure or parameter is never used, or a role is never given a duty."),
+    # C — clauses of the policy text
+    Code("C001", "duplicate-clause-id", ERROR,
+         "Two clauses of the policy text carry the same `{#id}`."),
+    Code("C002", "cited-clause-missing", ERROR,
+         "A rule, procedure, state or invariant cites a clause id that is not in the policy text."),
+    Code("C003", "clause-metadata-unknown", ERROR,
+         "`clauses:` gives metadata for a clause id that is not in the policy text."),
+    Code("C004", "clause-not-implemented", WARNING,
+         "A clause is neither cited by any rule or procedure nor marked informative."),
+    Code("C005", "invalid-clause-id", ERROR,
+         "A `{#id}` marker in the policy text is not a valid clause id."),
+    # P — parameters
+    Code("P001", "stricter-not-statutory", ERROR,
+         "A parameter says which way is stricter but is not statutory."),
+    Code("P002", "statutory-without-stricter", ERROR,
+         "A statutory parameter does not say which way an overlay may move it."),
+    Code("P003", "effective-dates-reversed", ERROR,
+         "A parameter stops being effective before it starts."),
+    # V — vocabulary
+    Code("V001", "role-without-holder", WARNING,
+         "A role does not say who holds it."),
+)}
+
+FAMILIES: dict[str, str] = {
+    "L": "L — load", "S": "S — shape", "X": "X — expression syntax",
+    "T": "T — types and units", "N": "N — names", "C": "C — clauses",
+    "P": "P — parameters", "V": "V — vocabulary",
+}
+
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "diagnostics"
+EXPECTED, REMOVE, OVERSIZE = "expected.txt", "remove.txt", "oversize.txt"
+MARKERS = {EXPECTED, REMOVE, OVERSIZE}
+
+
+# -- the corpus ----------------------------------------------------------------------------
+def case_dirs(corpus: Path = CORPUS) -> list[Path]:
+    """Every case, `bad/` then `warn/`, each sorted by name."""
+    return [p for group in ("bad", "warn") for p in sorted((corpus / group).iterdir())
+            if p.is_dir()]
+
+
+def case_severity(case: Path) -> Severity:
+    return WARNING if case.parent.name == "warn" else ERROR
+
+
+def _listed(case: Path, marker: str) -> list[str]:
+    path = case / marker
+    return path.read_text("utf-8").split() if path.is_file() else []
+
+
+def materialise(case: Path, dest: Path, corpus: Path = CORPUS) -> None:
+    """Write base + the case's overlay into `dest`, then apply the case's markers."""
+    shutil.copytree(corpus / "base", dest, dirs_exist_ok=True)
+    for source in sorted(case.rglob("*")):
+        relative = source.relative_to(case)
+        if source.is_file() and str(relative) not in MARKERS:
+            (dest / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, dest / relative)
+    for name in _listed(case, REMOVE):
+        (dest / name).unlink()
+    for name in _listed(case, OVERSIZE):
+        _pad(dest / name)
+
+
+def _pad(path: Path) -> None:
+    line = b"# padding to push the file over the size limit\n"
+    data = path.read_bytes()
+    path.write_bytes(data + line * (1 + (MAX_FILE_BYTES - len(data)) // len(line)))
+
+
+def run_case(case: Path, workdir: Path, corpus: Path = CORPUS) -> CheckResult:
+    """Check a materialised case from inside its directory, so paths print relative."""
+    materialise(case, workdir, corpus)
+    with contextlib.chdir(workdir):
+        return check_policy(Path("."))
+
+
+def summary_line(d: Diagnostic) -> str:
+    """The golden form of a diagnostic: `path:line:col: severity[CODE]`."""
+    where = f"{d.span.path}:{d.span.line}:{d.span.column}: " if d.span else ""
+    return f"{where}{d.severity.value}[{d.code}]"
+
+
+def summary_lines(result: CheckResult, severity: Severity) -> list[str]:
+    return [summary_line(d) for d in result.diagnostics if d.severity is severity]
+
+
+def expected_lines(case: Path) -> list[str]:
+    return (case / EXPECTED).read_text("utf-8").splitlines()
+
+
+# -- the Markdown page ---------------------------------------------------------------------
+def example_case(code: str, corpus: Path = CORPUS) -> Path | None:
+    """The first case (by name) whose expected diagnostics include the code."""
+    for case in case_dirs(corpus):
+        if any(line.endswith(f"[{code}]") for line in expected_lines(case)):
+            return case
+    return None
+
+
+def render_markdown(corpus: Path = CORPUS) -> str:
+    out = [_INTRO]
+    for prefix, title in FAMILIES.items():
+        out.append(f"## {title}\n")
+        for code in sorted(c for c in CODES if c.startswith(prefix)):
+            out.append(_section(CODES[code], corpus))
+    return "\n".join(out)
+
+
+def _section(code: Code, corpus: Path) -> str:
+    head = (f"### {code.code} `{code.name}`\n\n"
+            f"*{code.severity.value}* — {code.purpose}\n")
+    case = example_case(code.code, corpus)
+    if case is None:
+        return head + "\nNo example case yet.\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run_case(case, Path(tmp), corpus)
+        shown = next(d for d in result.diagnostics if d.code == code.code)
+        snippet = _snippet(Path(tmp), shown)
+    rel = case.relative_to(corpus)
+    return (head + f"\nExample, from the case `tests/diagnostics/{rel.as_posix()}`:\n\n"
+            + snippet + f"```text\n{render_text(shown, result.sources)}\n```\n")
+
+
+def _snippet(root: Path, d: Diagnostic, before: int = 3, after: int = 1) -> str:
+    if d.span is None:
+        return f"```text\n{_describe_markers(root)}\n```\n\n"
+    lines = (root / d.span.path).read_bytes().decode("utf-8", "backslashreplace").splitlines()
+    first, last = max(1, d.span.line - before), min(len(lines), d.span.line + after)
+    body = "\n".join(_clip(lines[n - 1]) for n in range(first, last + 1))
+    lang = "markdown" if d.span.path.endswith(".md") else "yaml"
+    return f"`{d.span.path}`, lines {first}–{last}:\n\n```{lang}\n{body}\n```\n\n"
+
+
+def _describe_markers(root: Path) -> str:
+    return f"(no file to show: the diagnostic is about the directory {root.name!r} as a whole)"
+
+
+def _clip(line: str, width: int = 100) -> str:
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+_INTRO = """\
+# Diagnostics
+
+<!-- Generated by `python -m cme_policy.diagnostic_codes`; do not edit by hand.
+     Refresh with `CME_UPDATE_GOLDEN=1 pytest tests/test_diagnostic_codes.py`. -->
+
+Every problem `cme-policy check` reports has a stable code, a source position and a hint:
+
+```text
+path:line:col: error[CODE]: message
+  12 | the source line
+     |     ^^^^^^
+  = hint: how to fix it
+```
+
+`--format json` prints the same as JSON (`code`, `severity`, `message`, `path`, `line`,
+`column`, `end_line`, `end_column`, `hint`), and `--format github` as GitHub Actions
+annotations. Errors make `check` exit 1; warnings do not.
+
+Codes are grouped by family: **L** load (bytes and YAML), **S** shape (keys and scalar
+types), **X** expression syntax, **T** types and units, **N** names, **C** clauses of the
+policy text, **P** parameters, **V** vocabulary. Each example below is the real output of a
+case of the golden corpus in `tests/diagnostics/`: a minimal valid policy (`base/`) with one
+fault added.
+"""
+
+
+def main() -> None:
+    sys.stdout.write(render_markdown())
+
+
+if __name__ == "__main__":
+    main()
