@@ -34,7 +34,7 @@ class Vocabulary:
     facts: Mapping[str, m.Fact] = field(default_factory=dict)
     measures: Mapping[str, m.Measure] = field(default_factory=dict)
     params: Mapping[str, m.Parameter] = field(default_factory=dict)  # by `params.group.name`
-    enums: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # enum → member → label
+    enums: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # enum→member→label
     members: Mapping[str, str] = field(default_factory=dict)  # member → label, first enum wins
     builtins: Mapping[str, str] = field(default_factory=lambda: dict(BUILTIN_LABELS))
 
@@ -140,7 +140,7 @@ class _Renderer:
         return _listing(parts, e.op)
 
     def _operand(self, expr: ast.Expr) -> str:
-        """A sub-expression; a nested and/or is wrapped as "both …" / "all of …" / "either …"."""
+        """A sub-expression; a nested and/or is wrapped: "both …", "all of …", "either …"."""
         text = self.render(expr)
         if not _is_boolop(expr):
             return text
@@ -179,8 +179,8 @@ class _Renderer:
         return _fill(template, values)[0]
 
     def _value_and_amount(self, expr: ast.Expr, template: str) -> tuple[str, str]:
-        """`{value}` is the full value, minus a unit the phrase already says; `{amount}` the number."""
-        value, target = self._operand(expr), self._resolve(expr)
+        """`{value}`: the value, less a unit the phrase already says; `{amount}`: the number."""
+        value, target = self._operand(expr), self._folded(expr)
         if isinstance(target, ast.DurationLit):
             amount = str(target.amount)
             return (amount if _mentions_unit(template, target.unit) else value), amount
@@ -234,6 +234,19 @@ class _Renderer:
             return fact.type_name == "date"
         return target.dotted == "today" and target.dotted not in self.vocab.measures
 
+    def _folded(self, expr: ast.Expr) -> ast.Expr:
+        """`_resolve`, then fixed conversions of literals done: `4 weeks as days` → 28 days."""
+        target = self._resolve(expr)
+        if not isinstance(target, ast.Convert):
+            return target
+        inner = self._folded(target.operand)
+        if not isinstance(inner, ast.DurationLit):
+            return target
+        factor = 1 if inner.unit == target.unit else CONVERSIONS.get((inner.unit, target.unit))
+        if factor is None:
+            return target
+        return ast.DurationLit(inner.amount * factor, target.unit, target.span)
+
     def _resolve(self, expr: ast.Expr) -> ast.Expr:
         """Follow parameter names to their values (at most once each, so cycles end)."""
         seen = set(self.expanding)
@@ -257,15 +270,12 @@ class _Renderer:
         return f"{left} {word} {right}"
 
     def visit_Convert(self, e: ast.Convert) -> str:
-        text, target = self._operand(e.operand), self._resolve(e.operand)
-        if isinstance(target, ast.DurationLit):
-            if target.unit == e.unit:
-                return text
-            factor = CONVERSIONS.get((target.unit, e.unit))
-            if factor is not None:
-                amount = target.amount * factor
-                return f"{text} ({amount} {e.unit.spell(amount)})"
-        return f"{text} in {e.unit.value}"
+        text, folded = self._operand(e.operand), self._folded(e)
+        if not isinstance(folded, ast.DurationLit):
+            return f"{text} in {e.unit.value}"
+        if folded == self._folded(e.operand):
+            return text  # already in that unit: nothing to add
+        return f"{text} ({self.visit_DurationLit(folded)})"
 
 
 def _is_boolop(expr: ast.Expr) -> bool:
