@@ -1,0 +1,451 @@
+"""Measures over a pupil's marks: boundary scenarios, naive oracles for values and onsets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cme_policy.runtime import measures as m
+from cme_policy.runtime.calendar import AcademicYear, SchoolCalendar, Term
+from cme_policy.runtime.calendar_file import load_calendar
+from cme_policy.runtime.marks import CodeTable, PupilMarks, UnknownCode
+
+ROOT = Path(__file__).resolve().parents[2]
+CALENDAR = load_calendar(Path(__file__).parent / "fixtures" / "leicester-2025-26.yaml")
+with open(ROOT / "policy" / "attendance-codes.yaml", encoding="utf-8") as _handle:
+    CODES: dict[str, Any] = yaml.safe_load(_handle)["attendance_codes"]
+TABLE = CodeTable.from_entries((c, v["category"], v["possible"]) for c, v in CODES.items())
+SCHOOL_DAYS = list(CALENDAR.school_days(CALENDAR.first_school_day, CALENDAR.last_school_day))
+
+GNO = ["G", "N", "O"]
+PRESENT = ["/", "\\", "L"]
+ABSENT = [c for c, v in CODES.items() if v["category"].endswith("absence")]
+OPS = ["==", "!=", "<", "<=", ">", ">="]
+
+
+def d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def compact(start: str, text: str, calendar: SchoolCalendar = CALENDAR) -> PupilMarks:
+    return PupilMarks.from_compact(calendar, TABLE, d(start), text)
+
+
+def days(pair: str, n: int) -> str:
+    return " ".join([pair] * n)
+
+
+def school_day(n: int, start: str = "2025-09-03") -> date:
+    """The n-th school day counting `start` as the first."""
+    return CALENDAR.add_school_days(d(start), n - 1)
+
+
+# --------------------------------------------------------------------------------------
+# Ground I: 20 school days of G/N/O
+# --------------------------------------------------------------------------------------
+
+
+def test_19_school_days_of_gno_is_not_yet_20() -> None:
+    marks = compact("2025-09-03", days("GN", 10) + " " + days("OO", 9))
+    as_of = school_day(19)
+    assert m.consecutive_school_days(marks, CALENDAR, GNO, as_of) == m.Run(19, d("2025-09-03"))
+    assert m.consecutive_school_days_onset(marks, CALENDAR, GNO, as_of, ">=", 20) is None
+    assert m.consecutive_school_days_onset(marks, CALENDAR, GNO, as_of, ">", 18) == as_of
+
+
+def test_20_school_days_of_gno_meets_ground_i_on_the_20th_day() -> None:
+    marks = compact("2025-09-03", days("GN", 10) + " " + days("OO", 10) + " " + days("NN", 5))
+    twentieth = school_day(20)
+    assert twentieth == d("2025-09-30")
+    assert m.consecutive_school_days(marks, CALENDAR, GNO, twentieth).length == 20
+    for as_of in (twentieth, school_day(21), school_day(25), d("2025-10-04")):
+        assert m.consecutive_school_days_onset(marks, CALENDAR, GNO, as_of, ">=", 20) == twentieth
+    assert m.consecutive_school_days(marks, CALENDAR, GNO, d("2025-10-04")).length == 23  # Sat
+    assert m.consecutive_school_days(marks, CALENDAR, GNO, school_day(25)).length == 25
+
+
+@pytest.mark.parametrize("breaker", ["NI", "I/", "/\\", "N-", "N\\", "[Y1]N", "LN"])
+def test_one_other_session_breaks_the_run(breaker: str) -> None:
+    marks = compact("2025-09-03", days("NN", 9) + f" {breaker} " + days("GG", 10))
+    as_of = school_day(20)
+    assert m.consecutive_school_days(marks, CALENDAR, GNO, as_of) == m.Run(10, school_day(11))
+    assert m.consecutive_school_days_onset(marks, CALENDAR, GNO, as_of, ">=", 20) is None
+    assert m.consecutive_school_days_onset(marks, CALENDAR, GNO, as_of, ">=", 10) == as_of
+
+
+def test_october_half_term_does_not_break_a_run_and_is_not_counted() -> None:
+    marks = compact("2025-10-13", days("NN", 20))
+    end = d("2025-11-14")
+    assert (end - d("2025-10-13")).days + 1 == 33  # calendar days spanned
+    assert m.consecutive_school_days(marks, CALENDAR, GNO, end) == m.Run(20, d("2025-10-13"))
+    assert m.consecutive_school_days_onset(marks, CALENDAR, GNO, end, ">=", 20) == end
+    # in the middle of half term the run is the ten days of 13-24 October
+    assert m.consecutive_school_days(marks, CALENDAR, GNO, d("2025-10-29")).length == 10
+    assert m.consecutive_school_days(marks, CALENDAR, GNO, d("2025-11-15")).length == 20
+    assert m.consecutive_school_days_onset(marks, CALENDAR, GNO, d("2025-11-15"), ">=", 15) == d(
+        "2025-11-07"
+    )
+
+
+def test_a_missing_mark_on_the_as_of_day_breaks_the_run() -> None:
+    marks = compact("2025-09-03", days("NN", 5) + " N-")
+    assert m.consecutive_school_days(marks, CALENDAR, GNO, school_day(6)) == m.Run(0, None)
+    assert m.consecutive_school_days(marks, CALENDAR, GNO, school_day(5)).length == 5
+
+
+def test_no_school_day_yet_gives_an_empty_run() -> None:
+    marks = compact("2025-09-03", "NN")
+    assert m.consecutive_school_days(marks, CALENDAR, GNO, d("2025-09-01")) == m.Run(0, None)
+    assert m.consecutive_school_days_onset(marks, CALENDAR, GNO, d("2025-09-01"), "<", 1) == d(
+        "2025-09-03"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Code N replaced within 5 school days
+# --------------------------------------------------------------------------------------
+
+
+def test_n_outstanding_for_4_school_days_is_not_yet_late() -> None:
+    marks = compact("2025-09-08", "N/ " + days("/\\", 10))
+    as_of = CALENDAR.add_school_days(d("2025-09-08"), 4)
+    assert m.oldest_unresolved(marks, CALENDAR, ["N"], as_of) == 4
+    assert m.oldest_unresolved_onset(marks, CALENDAR, ["N"], as_of, ">=", 5) is None
+
+
+def test_n_outstanding_for_5_school_days_is_due_on_the_fifth() -> None:
+    marks = compact("2025-09-08", "N/ " + days("/\\", 10) + " N\\")
+    fifth = CALENDAR.add_school_days(d("2025-09-08"), 5)
+    assert fifth == d("2025-09-15")
+    assert m.oldest_unresolved(marks, CALENDAR, ["N"], fifth) == 5
+    for as_of in (fifth, d("2025-09-20"), school_day(14)):
+        assert m.oldest_unresolved_onset(marks, CALENDAR, ["N"], as_of, ">=", 5) == fifth
+    assert m.oldest_unresolved(marks, CALENDAR, ["N"], d("2025-09-20")) == 9
+
+
+def test_n_replaced_in_time_leaves_nothing_unresolved() -> None:
+    marks = compact("2025-09-08", "I/ " + days("/\\", 10))
+    assert m.oldest_unresolved(marks, CALENDAR, ["N"], d("2025-09-30")) == 0
+    assert m.oldest_unresolved_onset(marks, CALENDAR, ["N"], d("2025-09-30"), ">=", 5) is None
+
+
+# --------------------------------------------------------------------------------------
+# Share of possible sessions: persistent absence at 10%
+# --------------------------------------------------------------------------------------
+
+
+def long_calendar() -> SchoolCalendar:
+    """Three years of one long term each: enough school days for 1000 sessions."""
+    years = [
+        AcademicYear(f"{y}-{y + 1 - 2000}", date(y, 9, 1), date(y + 1, 8, 31),
+                     (Term("Year", date(y, 9, 1), date(y + 1, 7, 20)),))
+        for y in (2025, 2026, 2027)
+    ]
+    return SchoolCalendar.build(years)
+
+
+def test_exactly_10_percent_absence_is_persistent_absence() -> None:
+    n = CALENDAR.school_day_count  # 194 days, 388 sessions; 10% is 38.8 sessions
+    long = long_calendar()
+    marks = compact("2025-09-01", days("/\\", 450) + " " + days("NN", 50), long)
+    last = long.add_school_days(d("2025-09-01"), 499)
+    share = m.share_of_possible_sessions(marks, long, ABSENT, last, d("2025-09-01"))
+    assert share == 10 and isinstance(share, Fraction)
+    onset = m.share_of_possible_sessions_onset(marks, long, ABSENT, last, d("2025-09-01"), ">=", 10)
+    assert onset == last  # 100 of 1000 only on the last day
+    assert n == 194
+
+
+def test_9_9_percent_absence_is_not_persistent_absence() -> None:
+    long = long_calendar()
+    marks = compact("2025-09-01", days("/\\", 450) + " " + days("NN", 49) + " N\\", long)
+    last = long.add_school_days(d("2025-09-01"), 499)
+    share = m.share_of_possible_sessions(marks, long, ABSENT, last, d("2025-09-01"))
+    assert share == Fraction(99, 10)
+    assert not share >= 10
+    assert m.share_of_possible_sessions_onset(
+        marks, long, ABSENT, last, d("2025-09-01"), ">=", 10) is None
+    assert m.share_of_possible_sessions_onset(
+        marks, long, ABSENT, last, d("2025-09-01"), ">=", Fraction(99, 10)) == last
+
+
+def test_non_possible_sessions_are_left_out_of_the_denominator() -> None:
+    marks = compact("2025-09-03", "NN ## [Y1][Y1] [Y7]D " + days("/\\", 6))
+    as_of = school_day(10)
+    # 2 N of 20 sessions, 6 of which are not possible: 2 / 14
+    assert m.share_of_possible_sessions(marks, CALENDAR, ["N"], as_of, d("2025-09-01")) == Fraction(
+        200, 14
+    )
+    # a non-possible code in the set never counts towards the share either
+    assert m.share_of_possible_sessions(marks, CALENDAR, ["N", "#"], as_of, d("2025-09-01")) == Fraction(
+        200, 14
+    )
+    assert m.share_of_possible_sessions(marks, CALENDAR, PRESENT, as_of, d("2025-09-01")) == Fraction(
+        1200, 14
+    )
+
+
+def test_share_with_no_possible_sessions_is_zero() -> None:
+    marks = compact("2025-09-03", "## ##")
+    assert m.share_of_possible_sessions(marks, CALENDAR, ["N"], school_day(2), d("2025-09-01")) == 0
+    assert m.share_of_possible_sessions(marks, CALENDAR, ["N"], school_day(2), d("2025-10-01")) == 0
+
+
+def test_share_counts_only_from_since() -> None:
+    marks = compact("2025-09-03", days("NN", 5) + " " + days("/\\", 5))
+    assert m.share_of_possible_sessions(marks, CALENDAR, ["N"], school_day(10), school_day(6)) == 0
+    assert m.share_of_possible_sessions(marks, CALENDAR, ["N"], school_day(10), school_day(5)) == Fraction(
+        100, 6
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Windowed counts and days since last present
+# --------------------------------------------------------------------------------------
+
+
+def test_windowed_counts() -> None:
+    marks = compact("2025-09-03", "N/ GG /\\ /O /\\ /\\ UU")
+    as_of = school_day(7)
+    unauthorised = ["G", "N", "O", "U"]
+    assert m.count_sessions(marks, CALENDAR, unauthorised, as_of, 7) == 6
+    assert m.count_sessions(marks, CALENDAR, unauthorised, as_of, 5) == 3
+    assert m.count_sessions(marks, CALENDAR, unauthorised, as_of, 500) == 6
+    assert m.count_sessions(marks, CALENDAR, unauthorised, as_of, 0) == 0
+    assert m.count_school_days(marks, CALENDAR, unauthorised, as_of, 7) == 4
+    assert m.count_school_days(marks, CALENDAR, unauthorised, as_of, 4) == 2
+    assert m.count_sessions_onset(marks, CALENDAR, unauthorised, as_of, 7, ">=", 6) == as_of
+    assert m.count_school_days_onset(marks, CALENDAR, unauthorised, as_of, 7, ">=", 3) == school_day(4)
+
+
+def test_days_since_last_present_counts_calendar_days() -> None:
+    marks = compact("2025-10-20", "/\\ /\\ /\\ /\\ /N NN NN")  # Fri 24 Oct: AM present
+    assert m.days_since_last_present(marks, CALENDAR, PRESENT, d("2025-10-24")) == 0
+    assert m.days_since_last_present(marks, CALENDAR, PRESENT, d("2025-11-04")) == 11
+    assert m.days_since_last_present(marks, CALENDAR, ["L"], d("2025-11-04")) is None
+    # 24 Oct + 3 days is Monday 27 Oct, in half term: the first school day after is 3 Nov
+    onset = m.days_since_last_present_onset(marks, CALENDAR, PRESENT, d("2025-11-04"), ">=", 3)
+    assert onset == d("2025-11-03")
+    assert m.days_since_last_present_onset(marks, CALENDAR, ["L"], d("2025-11-04"), ">=", 3) is None
+
+
+# --------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------
+
+
+def test_measure_errors() -> None:
+    marks = compact("2025-09-03", "NN")
+    with pytest.raises(UnknownCode, match="'H'"):
+        m.consecutive_school_days(marks, CALENDAR, ["N", "H"], school_day(1))
+    with pytest.raises(TypeError):
+        m.oldest_unresolved(marks, CALENDAR, "N", school_day(1))
+    with pytest.raises(ValueError, match="negative"):
+        m.count_sessions(marks, CALENDAR, ["N"], school_day(1), -1)
+    with pytest.raises(ValueError, match="unknown comparison '=>'"):
+        m.oldest_unresolved_onset(marks, CALENDAR, ["N"], school_day(1), "=>", 1)
+    with pytest.raises(ValueError, match="different school calendar"):
+        m.oldest_unresolved(marks, long_calendar(), ["N"], school_day(1))
+    other = CodeTable.from_entries([("N", "unauthorised_absence", True)])
+    with pytest.raises(ValueError, match="different code table"):
+        m.oldest_unresolved(marks, CALENDAR, other.select(["N"]), school_day(1))
+
+
+# --------------------------------------------------------------------------------------
+# Naive model: values
+# --------------------------------------------------------------------------------------
+
+POOL = ["/", "\\", "L", "N", "G", "O", "U", "I", "C1", "#", "Y1", "-"]
+
+
+Model = dict[tuple[date, str], str]
+
+
+@st.composite
+def pupils(draw: st.DrawFn) -> tuple[PupilMarks, Model, date]:
+    """Marks drawn from a small per-pupil pool of codes (so long runs are common), and an
+    as-of date near them (so runs and windows reach it)."""
+    pool = draw(st.lists(st.sampled_from(POOL), min_size=1, max_size=4, unique=True))
+    first = draw(st.integers(0, len(SCHOOL_DAYS) - 1))
+    count = draw(st.integers(0, min(120, len(SCHOOL_DAYS) - first)))
+    pairs = draw(st.lists(st.tuples(st.sampled_from(pool), st.sampled_from(pool)),
+                          min_size=count, max_size=count))
+    text = " ".join("".join(c if len(c) == 1 else f"[{c}]" for c in pair) for pair in pairs)
+    marks = PupilMarks.from_compact(CALENDAR, TABLE, SCHOOL_DAYS[first], text)
+    model = {
+        (SCHOOL_DAYS[first + i], s): code
+        for i, pair in enumerate(pairs) for s, code in zip(("AM", "PM"), pair) if code != "-"
+    }
+    offset = draw(st.integers(-5, count * 7 // 5 + 10))
+    as_of = SCHOOL_DAYS[first] + timedelta(days=offset)
+    as_of = min(max(as_of, d("2025-09-01")), CALENDAR.last_school_day)
+    return marks, model, as_of
+
+
+as_of_dates = st.dates(d("2025-09-01"), d("2026-07-21"))
+
+
+def upto(as_of: date) -> list[date]:
+    return [x for x in SCHOOL_DAYS if x <= as_of]
+
+
+def naive_run(model: Model, codes: list[str], as_of: date) -> int:
+    n = 0
+    for x in reversed(upto(as_of)):
+        if model.get((x, "AM")) not in codes or model.get((x, "PM")) not in codes:
+            break
+        n += 1
+    return n
+
+
+def naive_count(model: Model, codes: list[str], as_of: date, window: int,
+                per_day: Callable[[int], int]) -> int:
+    window_days = upto(as_of)[-window:] if window else []
+    return sum(per_day(sum(model.get((x, s)) in codes for s in ("AM", "PM"))) for x in window_days)
+
+
+def naive_share(model: Model, codes: list[str], as_of: date,
+                since: date) -> Fraction:
+    sessions = [model.get((x, s)) for x in upto(as_of) if x >= since for s in ("AM", "PM")]
+    possible = [c for c in sessions if c is not None and TABLE.possible(c)]
+    return Fraction(100 * sum(c in codes for c in possible), len(possible)) if possible else Fraction(0)
+
+
+def naive_since(model: Model, codes: list[str], as_of: date) -> int | None:
+    seen = [x for x in upto(as_of) for s in ("AM", "PM") if model.get((x, s)) in codes]
+    return (as_of - seen[-1]).days if seen else None
+
+
+def naive_oldest(model: Model, codes: list[str], as_of: date) -> int:
+    seen = [x for x in upto(as_of) for s in ("AM", "PM") if model.get((x, s)) in codes]
+    return CALENDAR.school_days_between(seen[0], as_of) if seen else 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(pupils(), st.booleans(), as_of_dates, st.sampled_from([0, 1, 3, 5, 50, 130, 300]),
+       as_of_dates)
+def test_measures_agree_with_a_naive_model(
+    pupil: tuple[PupilMarks, Model, date], near: bool, anywhere: date, window: int, since: date
+) -> None:
+    marks, model, as_of = pupil
+    as_of = as_of if near else anywhere
+    run = m.consecutive_school_days(marks, CALENDAR, GNO, as_of)
+    assert run.length == naive_run(model, GNO, as_of)
+    assert run.start == (upto(as_of)[-run.length] if run.length else None)
+    unauthorised = ["G", "N", "O", "U"]
+    assert m.count_sessions(marks, CALENDAR, unauthorised, as_of, window) == naive_count(
+        model, unauthorised, as_of, window, lambda k: k)
+    assert m.count_school_days(marks, CALENDAR, unauthorised, as_of, window) == naive_count(
+        model, unauthorised, as_of, window, lambda k: min(k, 1))
+    for codes in (ABSENT, ["N", "#"], PRESENT):
+        assert m.share_of_possible_sessions(marks, CALENDAR, codes, as_of, since) == naive_share(
+            model, codes, as_of, since)
+    assert m.days_since_last_present(marks, CALENDAR, PRESENT, as_of) == naive_since(
+        model, PRESENT, as_of)
+    assert m.oldest_unresolved(marks, CALENDAR, ["N"], as_of) == naive_oldest(model, ["N"], as_of)
+
+
+# --------------------------------------------------------------------------------------
+# Onsets: a naive oracle that evaluates the measure on every school day
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One measure kind with its value and onset functions bound to fixed arguments."""
+
+    name: str
+    value: Callable[[PupilMarks, date], object]
+    onset: Callable[[PupilMarks, date, str, Any], date | None]
+
+
+def kinds(window: int, since: date) -> list[Kind]:
+    unauthorised = TABLE.select(["G", "N", "O", "U"])
+    return [
+        Kind("consecutive_school_days",
+             lambda p, a: m.consecutive_school_days(p, CALENDAR, GNO, a).length,
+             lambda p, a, op, t: m.consecutive_school_days_onset(p, CALENDAR, GNO, a, op, t)),
+        Kind("count_sessions",
+             lambda p, a: m.count_sessions(p, CALENDAR, unauthorised, a, window),
+             lambda p, a, op, t: m.count_sessions_onset(p, CALENDAR, unauthorised, a, window, op, t)),
+        Kind("count_school_days",
+             lambda p, a: m.count_school_days(p, CALENDAR, unauthorised, a, window),
+             lambda p, a, op, t: m.count_school_days_onset(
+                 p, CALENDAR, unauthorised, a, window, op, t)),
+        Kind("share_of_possible_sessions",
+             lambda p, a: m.share_of_possible_sessions(p, CALENDAR, ABSENT, a, since),
+             lambda p, a, op, t: m.share_of_possible_sessions_onset(
+                 p, CALENDAR, ABSENT, a, since, op, t)),
+        Kind("days_since_last_present",
+             lambda p, a: m.days_since_last_present(p, CALENDAR, PRESENT, a),
+             lambda p, a, op, t: m.days_since_last_present_onset(p, CALENDAR, PRESENT, a, op, t)),
+        Kind("oldest_unresolved",
+             lambda p, a: m.oldest_unresolved(p, CALENDAR, ["N"], a),
+             lambda p, a, op, t: m.oldest_unresolved_onset(p, CALENDAR, ["N"], a, op, t)),
+    ]
+
+
+def holds(value: object, op: str, threshold: Any) -> bool:
+    return value is not None and bool(m.OPS[op](value, threshold))
+
+
+def naive_onset(kind: Kind, marks: PupilMarks, as_of: date, op: str, threshold: Any) -> date | None:
+    """Evaluate on every school day up to as_of; the first day of the last unbroken stretch."""
+    if not holds(kind.value(marks, as_of), op, threshold):
+        return None
+    onset = CALENDAR.school_day_on_or_after(as_of)
+    for x in reversed(upto(as_of)):
+        if not holds(kind.value(marks, x), op, threshold):
+            break
+        onset = x
+    return onset
+
+
+thresholds = st.one_of(st.integers(-1, 25), st.sampled_from([40, 100]))
+share_thresholds = st.sampled_from(
+    [Fraction(0), Fraction(5), Fraction(10), Fraction(99, 10), Fraction(100, 3), Fraction(50), 100, 0]
+)
+windows = st.sampled_from([0, 1, 5, 10, 50, 130])
+
+
+@settings(max_examples=200, deadline=None)
+@given(pupils(), windows, as_of_dates, st.sampled_from(OPS), thresholds, share_thresholds)
+def test_onset_agrees_with_the_naive_oracle(
+    pupil: tuple[PupilMarks, Model, date], window: int,
+    since: date, op: str, threshold: int, share_threshold: Fraction,
+) -> None:
+    marks, _, as_of = pupil
+    for kind in kinds(window, since):
+        t: Any = share_threshold if kind.name == "share_of_possible_sessions" else threshold
+        assert kind.onset(marks, as_of, op, t) == naive_onset(kind, marks, as_of, op, t), kind.name
+
+
+@settings(max_examples=100, deadline=None)
+@given(pupils(), windows, as_of_dates, st.sampled_from(OPS), thresholds, share_thresholds)
+def test_onset_is_stable_while_the_condition_holds(
+    pupil: tuple[PupilMarks, Model, date], window: int,
+    since: date, op: str, threshold: int, share_threshold: Fraction,
+) -> None:
+    marks, _, as_of = pupil
+    start = min(as_of, d("2026-06-01"))
+    for kind in kinds(window, since):
+        t: Any = share_threshold if kind.name == "share_of_possible_sessions" else threshold
+        previous: date | None = None
+        for offset in range(40):
+            as_of = start + timedelta(days=offset)
+            onset = kind.onset(marks, as_of, op, t)
+            if onset is not None:
+                assert CALENDAR.is_school_day(onset), kind.name
+                assert onset <= CALENDAR.school_day_on_or_after(as_of), kind.name
+                if previous is not None:
+                    assert onset == previous, (kind.name, as_of)
+            previous = onset
