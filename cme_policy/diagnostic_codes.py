@@ -47,11 +47,13 @@ CODES: dict[str, Code] = {c.code: c for c in (
     Code("L004", "yaml-syntax", ERROR,
          "The file is not well-formed YAML, or holds more than one YAML document."),
     Code("L005", "yaml-anchor-alias-merge", ERROR,
-         "A YAML anchor, alias or merge key is used; they hide changes and can expand without bound."),
+         "A YAML anchor, alias or merge key is used; they hide changes and can expand without "
+         "bound."),
     Code("L006", "yaml-tag", ERROR,
          "A YAML tag such as `!!python/object` is used; policies hold plain values only."),
     Code("L007", "non-string-key", ERROR,
-         "A mapping key is not a string: a number, a list, or a word YAML 1.1 reads as a boolean (`on:`)."),
+         "A mapping key is not a string: a number, a list, or a word YAML 1.1 reads as a boolean "
+         "(`on:`)."),
     Code("L008", "duplicate-key", ERROR,
          "The same key appears twice in one mapping; YAML would silently keep only the last."),
     Code("L009", "no-manifest", ERROR,
@@ -70,9 +72,11 @@ CODES: dict[str, Code] = {c.code: c for c in (
     Code("S002", "missing-key", ERROR,
          "A required key is missing."),
     Code("S003", "wrong-scalar", ERROR,
-         "A value has the wrong scalar type: a boolean, date, name, clause id or direction is malformed."),
+         "A value has the wrong scalar type: a boolean, date, name, clause id or direction is "
+         "malformed."),
     Code("S004", "wrong-shape", ERROR,
-         "A value is a list where a mapping is expected, a mapping where a single value is expected, and so on."),
+         "A value is a list where a mapping is expected, a mapping where a single value is "
+         "expected, and so on."),
     Code("S005", "invalid-name", ERROR,
          "A name chosen by the author (a rule id, role id, clause id …) is not a valid identifier."),
     Code("S006", "invariant-form", ERROR,
@@ -85,10 +89,12 @@ CODES: dict[str, Code] = {c.code: c for c in (
     Code("X003", "invalid-date", ERROR,
          "A date literal is shaped like YYYY-MM-DD but is not a real date."),
     Code("X004", "expr-too-long", ERROR,
-         "An expression is longer than the limit; it should be split into measures or rules."),
+         "An expression is longer or more deeply nested than the limit; it should be split into "
+         "measures or rules."),
     # T — types and units
     Code("T001", "type-mismatch", ERROR,
-         "A value has a different type from the one its place needs (a condition, a deadline, an argument)."),
+         "A value has a different type from the one its place needs (a condition, a deadline, an "
+         "argument)."),
     Code("T002", "invalid-operands", ERROR,
          "An operator is applied to operands it does not accept, or a set mixes types."),
     Code("T003", "not-an-enum-member", ERROR,
@@ -100,7 +106,8 @@ CODES: dict[str, Code] = {c.code: c for c in (
     Code("T006", "invalid-conversion", ERROR,
          "A conversion or subtraction has no fixed meaning, such as school days `as days`."),
     Code("T007", "measure-arguments", ERROR,
-         "A measure is called with the wrong number of arguments, or declares an argument its kind cannot take."),
+         "A measure is called with the wrong number of arguments, or declares an argument its kind"
+         " cannot take."),
     Code("T008", "measure-not-called", ERROR,
          "A measure that takes arguments is used without calling it."),
     Code("T009", "not-callable", ERROR,
@@ -113,7 +120,8 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "A parameter's value is not a literal."),
     # N — names
     Code("N001", "unknown-name", ERROR,
-         "An expression or scenario uses a name that is not declared; the closest name is suggested."),
+         "An expression or scenario uses a name that is not declared; the closest name is "
+         "suggested."),
     Code("N002", "defined-twice", ERROR,
          "The same id is defined twice, possibly in two files."),
     Code("N003", "unknown-role", ERROR,
@@ -121,11 +129,13 @@ CODES: dict[str, Code] = {c.code: c for c in (
     Code("N004", "unknown-procedure", ERROR,
          "A rule opens a procedure that is not declared."),
     Code("N005", "unknown-state", ERROR,
-         "A procedure, transition, deadline or invariant refers to a state the procedure does not have."),
+         "A procedure, transition, deadline or invariant refers to a state the procedure does not "
+         "have."),
     Code("N006", "unknown-event", ERROR,
          "A transition, procedure or scenario refers to an event that is not declared."),
     Code("N007", "unknown-attendance-category", ERROR,
-         "An attendance code's category is not a member of the `attendance_category` enum, or the enum is missing."),
+         "An attendance code's category is not a member of the `attendance_category` enum, or the "
+         "enum is missing."),
     Code("N008", "unknown-attendance-code", ERROR,
          "A measure looks for an attendance code that is not declared."),
     Code("N009", "unknown-fact-type", ERROR,
@@ -224,12 +234,12 @@ def expected_lines(case: Path) -> list[str]:
 
 
 # -- the Markdown page ---------------------------------------------------------------------
-def example_case(code: str, corpus: Path = CORPUS) -> Path | None:
-    """The first case (by name) whose expected diagnostics include the code."""
-    for case in case_dirs(corpus):
-        if any(line.endswith(f"[{code}]") for line in expected_lines(case)):
-            return case
-    return None
+def example_case(code: Code, corpus: Path = CORPUS) -> Path | None:
+    """A case whose expected diagnostics include the code, preferring one named after it."""
+    cases = [case for case in case_dirs(corpus)
+             if any(line.endswith(f"[{code.code}]") for line in expected_lines(case))]
+    named = [case for case in cases if code.name in case.name]
+    return next(iter(named or cases), None)
 
 
 def render_markdown(corpus: Path = CORPUS) -> str:
@@ -244,30 +254,34 @@ def render_markdown(corpus: Path = CORPUS) -> str:
 def _section(code: Code, corpus: Path) -> str:
     head = (f"### {code.code} `{code.name}`\n\n"
             f"*{code.severity.value}* — {code.purpose}\n")
-    case = example_case(code.code, corpus)
+    case = example_case(code, corpus)
     if case is None:
         return head + "\nNo example case yet.\n"
     with tempfile.TemporaryDirectory() as tmp:
         result = run_case(case, Path(tmp), corpus)
         shown = next(d for d in result.diagnostics if d.code == code.code)
-        snippet = _snippet(Path(tmp), shown)
-    rel = case.relative_to(corpus)
-    return (head + f"\nExample, from the case `tests/diagnostics/{rel.as_posix()}`:\n\n"
+        snippet = _markers(case) or _snippet(Path(tmp), shown)
+    rel = case.relative_to(corpus).as_posix()
+    return (head + f"\nExample, from the case `tests/diagnostics/{rel}`:\n\n"
             + snippet + f"```text\n{render_text(shown, result.sources)}\n```\n")
 
 
+def _markers(case: Path) -> str:
+    """What a case does that no snippet can show: files it deletes or pads."""
+    notes = [f"The case deletes `{name}` from the base policy (`{REMOVE}`).\n\n"
+             for name in _listed(case, REMOVE)]
+    notes += [f"The case pads `{name}` with comment lines until it is over "
+              f"{MAX_FILE_BYTES:,} bytes (`{OVERSIZE}`).\n\n" for name in _listed(case, OVERSIZE)]
+    return "".join(notes)
+
+
 def _snippet(root: Path, d: Diagnostic, before: int = 3, after: int = 1) -> str:
-    if d.span is None:
-        return f"```text\n{_describe_markers(root)}\n```\n\n"
+    assert d.span is not None, "a diagnostic without a place needs a marker that explains it"
     lines = (root / d.span.path).read_bytes().decode("utf-8", "backslashreplace").splitlines()
     first, last = max(1, d.span.line - before), min(len(lines), d.span.line + after)
     body = "\n".join(_clip(lines[n - 1]) for n in range(first, last + 1))
     lang = "markdown" if d.span.path.endswith(".md") else "yaml"
     return f"`{d.span.path}`, lines {first}–{last}:\n\n```{lang}\n{body}\n```\n\n"
-
-
-def _describe_markers(root: Path) -> str:
-    return f"(no file to show: the diagnostic is about the directory {root.name!r} as a whole)"
 
 
 def _clip(line: str, width: int = 100) -> str:

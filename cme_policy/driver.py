@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from cme_policy.analysis.environment import build_env
 from cme_policy.analysis.references import check_references, check_unused
@@ -37,8 +40,29 @@ class CheckResult:
         return self.policy is not None and not self.errors
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector while the front end builds its many small, acyclic objects.
+
+    Left running, it rescans every live node each time a few hundred more are made: about half
+    the time of checking a 1 MB policy. Nothing here needs it; it resumes afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def check_policy(root: Path) -> CheckResult:
     """Load and analyse a policy directory; each stage runs only if the previous one was clean."""
+    with _gc_paused():
+        return _check(root)
+
+
+def _check(root: Path) -> CheckResult:
     sink, cache = DiagnosticSink(), SourceCache()
     sources = Loader(sink, cache).load(root)
     if sources is None or sink.has_errors:

@@ -32,9 +32,10 @@ def build_env(policy: m.Policy, sink: DiagnosticSink) -> Env:
     for fact in policy.facts:
         found = type_from_name(fact.type_name, set(enums))
         if found is None:
-            sink.error("N009", f"fact '{fact.id}' has unknown type '{fact.type_name}'", fact.span,
+            sink.error("N009", f"fact '{fact.id}' has unknown type '{fact.type_name}'", fact.at("type"),
                        "types: bool, int, percent, date, school days, days, or an enum id: "
                        + ", ".join(sorted(enums)))
+            env.invalid.add(fact.id)
             continue
         env.symbols[fact.id] = Symbol("fact", fact.id, found)
     for measure in policy.measures:
@@ -44,6 +45,7 @@ def build_env(policy: m.Policy, sink: DiagnosticSink) -> Env:
         if found is None:
             sink.error("T012", f"parameter '{param.qualified}' must have a literal value",
                        param.value.span, "write the value itself, e.g. `20 school days` or `10%`")
+            env.invalid.add(param.qualified)
             continue
         env.symbols[param.qualified] = Symbol("param", param.qualified, found)
     return env
@@ -53,7 +55,8 @@ def _measure(env: Env, measure: m.Measure, sink: DiagnosticSink) -> None:
     kind = KINDS.get(measure.kind)
     if kind is None:
         sink.error("T011", f"measure '{measure.id}' has unknown kind '{measure.kind}'",
-                   measure.span, "kinds: " + ", ".join(sorted(KINDS)))
+                   measure.at("kind"), "kinds: " + ", ".join(sorted(KINDS)))
+        env.invalid.add(measure.id)
         return
     arg_types: list[Type] = []
     for arg in measure.args:
@@ -61,7 +64,8 @@ def _measure(env: Env, measure: m.Measure, sink: DiagnosticSink) -> None:
         if found is None or found not in kind.arg_types:
             allowed = ", ".join(str(t) for t in kind.arg_types) or "no arguments"
             sink.error("T007", f"measure '{measure.id}' ({measure.kind}) cannot take an argument "
-                       f"of type '{arg.type_name}'", arg.span, f"{measure.kind} takes: {allowed}")
+                       f"of type '{arg.type_name}'", arg.at("type"), f"{measure.kind} takes: {allowed}")
+            env.invalid.add(measure.id)
             return
         arg_types.append(found)
     env.symbols[measure.id] = Symbol("measure", measure.id, kind.result, tuple(arg_types) or None)

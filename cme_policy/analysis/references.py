@@ -34,12 +34,13 @@ class References:
     def check(self) -> None:
         for rule in self.policy.rules:
             for obligation in rule.then:
-                self._ref("N003", "role", obligation.role, self.roles, obligation.span,
+                self._ref("N003", "role", obligation.role, self.roles, obligation.at("role"),
                           f"rule '{rule.id}'")
-            self._ref("N004", "procedure", rule.opens, self.procedures, rule.span,
+            self._ref("N004", "procedure", rule.opens, self.procedures, rule.at("opens"),
                       f"rule '{rule.id}'")
         for event in self.policy.events:
-            self._ref("N003", "role", event.role, self.roles, event.span, f"event '{event.id}'")
+            self._ref("N003", "role", event.role, self.roles, event.at("role"),
+                      f"event '{event.id}'")
         for procedure in self.policy.procedures:
             self._procedure(procedure)
         self._codes()
@@ -48,20 +49,26 @@ class References:
     def _procedure(self, p: m.Procedure) -> None:
         states = {s.id for s in p.states}
         where = f"procedure '{p.id}'"
-        self._ref("N005", "state", p.initial, states, p.span, where)
+        self._ref("N005", "state", p.initial, states, p.at("initial"), where)
         for event in p.opened_by:
-            self._ref("N006", "event", event, self.events, p.span, where)
+            self._ref("N006", "event", event, self.events, p.at("opened_by", event), where)
         for state in p.states:
-            self._ref("N003", "role", state.role, self.roles, state.span, f"state '{state.id}'")
+            self._ref("N003", "role", state.role, self.roles, state.at("role"),
+                      f"state '{state.id}'")
             if state.deadline is not None:
-                self._ref("N005", "state", state.deadline.escalate_to, states, state.deadline.span,
+                self._ref("N005", "state", state.deadline.escalate_to, states,
+                          state.deadline.at("escalate_to"),
                           f"deadline of state '{state.id}'")
             for t in state.transitions:
-                self._ref("N006", "event", t.event, self.events, t.span, f"state '{state.id}'")
-                self._ref("N005", "state", t.target, states, t.span, f"state '{state.id}'")
+                self._ref("N006", "event", t.event, self.events, t.at("event"),
+                          f"state '{state.id}'")
+                self._ref("N005", "state", t.target, states, t.at("target"), f"state '{state.id}'")
         for inv in p.invariants:
-            self._ref("N005", "state", inv.state, states, inv.span, f"invariant '{inv.id}'")
-            self._ref("N005", "state", inv.through, states, inv.span, f"invariant '{inv.id}'")
+            first, second = ("every_path_to", "passes") if inv.kind == "passes" else (
+                "before_leaving", "requires")
+            self._ref("N005", "state", inv.state, states, inv.at(first), f"invariant '{inv.id}'")
+            self._ref("N005", "state", inv.through, states, inv.at(second),
+                      f"invariant '{inv.id}'")
 
     def _codes(self) -> None:
         categories = next((e for e in self.policy.enums if e.id == "attendance_category"), None)
@@ -72,19 +79,20 @@ class References:
                 self.sink.error("N007", "attendance codes need the enum 'attendance_category'",
                                 entry.span, "declare `enums: attendance_category:` with the categories")
                 return
-            self._ref("N007", "attendance category", entry.category, members, entry.span,
+            self._ref("N007", "attendance category", entry.category, members,
+                      entry.at("category"),
                       f"attendance code '{entry.code}'")
         for measure in self.policy.measures:
             for code in measure.codes:
-                self._ref("N008", "attendance code", code, codes, measure.span,
+                self._ref("N008", "attendance code", code, codes, measure.at("codes", code),
                           f"measure '{measure.id}'")
 
     def _scenarios(self) -> None:
         for scenario in self.policy.scenarios:
             for event in scenario.events:
-                self._ref("N006", "event", event.event, self.events, event.span,
+                self._ref("N006", "event", event.event, self.events, event.at("event"),
                           f"scenario '{scenario.id}'")
-                self._ref("N003", "role", event.role, self.roles, event.span,
+                self._ref("N003", "role", event.role, self.roles, event.at("role"),
                           f"scenario '{scenario.id}'")
 
 

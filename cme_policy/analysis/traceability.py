@@ -27,15 +27,15 @@ def citations(policy: m.Policy) -> list[tuple[str, Span, str]]:
     """(clause id, where it is cited, by what) for every citation in the policy."""
     out: list[tuple[str, Span, str]] = []
     for rule in policy.rules:
-        out += [(c, rule.span, f"rule '{rule.id}'") for c in rule.clauses]
+        out += [(c, rule.at("clause", c), f"rule '{rule.id}'") for c in rule.clauses]
         for o in rule.then:
-            out += [(c, o.span, f"rule '{rule.id}'") for c in o.clauses]
+            out += [(c, o.at("clause", c), f"rule '{rule.id}'") for c in o.clauses]
     for p in policy.procedures:
-        out += [(c, p.span, f"procedure '{p.id}'") for c in p.clauses]
+        out += [(c, p.at("clause", c), f"procedure '{p.id}'") for c in p.clauses]
         for s in p.states:
-            out += [(c, s.span, f"state '{s.id}'") for c in s.clauses]
+            out += [(c, s.at("clause", c), f"state '{s.id}'") for c in s.clauses]
         for inv in p.invariants:
-            out += [(c, inv.span, f"invariant '{inv.id}'") for c in inv.clauses]
+            out += [(c, inv.at("clause", c), f"invariant '{inv.id}'") for c in inv.clauses]
     return out
 
 

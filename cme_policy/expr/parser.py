@@ -15,6 +15,7 @@ from cme_policy.expr import ast
 from cme_policy.source.span import Span
 
 MAX_EXPR_CHARS = 4000
+MAX_NESTING = 100  # every later pass recurses over the AST; keep it far from Python's stack limit
 
 
 class ExprSyntaxError(Exception):
@@ -27,6 +28,13 @@ class ExprSyntaxError(Exception):
 def _parser() -> Lark:
     return Lark.open_from_package("cme_policy.expr", "grammar.lark", parser="lalr",
                                   propagate_positions=True, maybe_placeholders=False)
+
+
+@lru_cache(maxsize=1024)
+def _tree(text: str) -> Tree[Token]:
+    """Parse trees by text. Their positions are relative to the text and they are never changed,
+    so an expression a policy repeats (`5 school days`, `params.x`) is parsed only once."""
+    return _parser().parse(text)
 
 
 class _Locator:
@@ -85,7 +93,10 @@ class _ToAst(Transformer[Token, ast.Expr]):
         return ast.DateLit(value, self.loc.of(meta))
 
     def dotted(self, meta: Any, items: list[Token]) -> ast.Expr:
-        return ast.Name(tuple(str(t) for t in items), self.loc.of(meta))
+        parts = tuple(str(t) for t in items)
+        if len(parts) == 1 and _is_unit(parts[0]):
+            raise ExprSyntaxError(_unit_alone(parts[0], self.loc.of(meta)))
+        return ast.Name(parts, self.loc.of(meta))
 
     def call(self, meta: Any, items: list[Any]) -> ast.Expr:
         func, *args = items
@@ -130,9 +141,13 @@ def parse_expr(text: str, origin: Span | None = None, quoted: bool = False) -> a
         raise ExprSyntaxError(error("X001", "empty expression", locator.span(1, 1),
                                     "write a condition, e.g. `unauthorised_run >= 20 school days`"))
     try:
-        tree = _parser().parse(text)
+        tree = _tree(text)
     except UnexpectedInput as exc:
         raise ExprSyntaxError(_friendly(exc, text, locator)) from None
+    if isinstance(tree, Tree) and _depth(tree) > MAX_NESTING:
+        raise ExprSyntaxError(error("X004", f"expression is nested more than {MAX_NESTING} levels "
+                                    "deep", locator.span(1, 1),
+                                    "split the condition into named measures or rules"))
     try:
         result: ast.Expr = _ToAst(locator).transform(tree) if isinstance(tree, Tree) else tree
     except VisitError as exc:
@@ -140,6 +155,16 @@ def parse_expr(text: str, origin: Span | None = None, quoted: bool = False) -> a
             raise exc.orig_exc from None
         raise
     return result
+
+
+def _depth(tree: Tree[Token]) -> int:
+    """Depth of the parse tree, found without recursion (the tree may be thousands deep)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+    return deepest
 
 
 _TERMINAL_WORDS = {
@@ -173,9 +198,24 @@ def _friendly(exc: UnexpectedInput, text: str, loc: _Locator) -> Diagnostic:
         return error("X001", f"comparisons cannot be chained ('{token}' after a comparison)", span,
                      "join two comparisons with `and`, e.g. `a >= 1 and a <= 5`")
     if token.type == "UNIT":
-        return error("X002", f"unit '{token}' needs a number before it", span,
-                     f"write e.g. `5 {token}`")
+        if prev is not None and prev == "school" and prev.line == token.line:
+            return _unit_alone(f"school {token}", loc.span(token.line or 1, prev.column or 1,
+                                                           token.end_column))
+        return _unit_alone(str(token), span)
     return error("X001", f"unexpected '{token}'", span, f"expected {_expected(exc)}")
+
+
+def _is_unit(word: str) -> bool:
+    """A unit word where a name stands: the number before it is missing (`within: days`)."""
+    try:
+        ast.Unit.parse(word)
+    except ValueError:
+        return False
+    return True
+
+
+def _unit_alone(unit: str, span: Span) -> Diagnostic:
+    return error("X002", f"unit '{unit}' needs a number before it", span, f"write e.g. `5 {unit}`")
 
 
 def _stack(exc: UnexpectedToken) -> list[Any]:

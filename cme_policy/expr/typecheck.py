@@ -27,6 +27,8 @@ class Env:
     symbols: dict[str, Symbol] = field(default_factory=dict)
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    # Declared, but their declaration was already reported as broken: uses stay quiet.
+    invalid: set[str] = field(default_factory=set)
 
 
 class TypeChecker:
@@ -94,6 +96,8 @@ class TypeChecker:
         return None
 
     def _unknown(self, e: ast.Name) -> None:
+        if e.dotted in self.env.invalid:
+            return
         candidates = list(self.env.symbols) + [m for ms in self.env.enums.values() for m in ms]
         close = difflib.get_close_matches(e.dotted, candidates, n=1, cutoff=0.6)
         if close:
@@ -184,7 +188,7 @@ class TypeChecker:
                             "write the number as a percentage, e.g. `10%`")
         elif isinstance(left, DurationT) and isinstance(right, DurationT):
             self.sink.error("T005", f"cannot compare {left.unit.value} with {right.unit.value}",
-                            e.span, _unit_hint(left, right))
+                            e.span, self._operand_hint(e, left, right) or _unit_hint(left, right))
         elif isinstance(left, DurationT) != isinstance(right, DurationT) and INT in (left, right):
             unit = left if isinstance(left, DurationT) else right
             assert isinstance(unit, DurationT)
@@ -193,6 +197,21 @@ class TypeChecker:
         else:
             self.sink.error("T002", f"cannot compare {left} with {right}", e.span,
                             "both sides of a comparison must have the same type")
+
+    def _operand_hint(self, e: ast.Compare, left: DurationT, right: DurationT) -> str | None:
+        """Point at the side that is easiest to change: a literal, or a parameter's value."""
+        if {(left.unit, right.unit), (right.unit, left.unit)} & set(CONVERSIONS):
+            return None  # `as` is the better fix
+        for side, other in ((e.right, left), (e.left, right)):
+            if isinstance(side, ast.DurationLit):
+                unit = other.unit.spell(side.amount)
+                return f"write the amount in {other.unit.value}: `{side.amount} {unit}`"
+        for side, own, other in ((e.right, right, left), (e.left, left, right)):
+            symbol = self.env.symbols.get(side.dotted) if isinstance(side, ast.Name) else None
+            if symbol is not None and symbol.kind == "param":
+                return (f"parameter '{symbol.name}' is in {own.unit.value}; give it a value in "
+                        f"{other.unit.value}, or compare it with something in {own.unit.value}")
+        return None
 
     def visit_In(self, e: ast.Expr, _: Type | None) -> Type | None:
         assert isinstance(e, ast.In)

@@ -55,6 +55,18 @@ class Builder:
             self.sink.add(exc.diagnostic)
             return None
 
+    def refs(self, node: YMap) -> m.Refs:
+        """The span of every value in a mapping, and of each item of a list value."""
+        out: list[tuple[str, Span]] = []
+        for entry in node.entries:
+            out.append((entry.key, entry.value.span))
+            if isinstance(entry.value, YSeq):
+                out += [(f"{entry.key}={i.value}", i.span) for i in entry.value.items
+                        if isinstance(i, YScalar)]
+            elif isinstance(entry.value, YScalar):
+                out.append((f"{entry.key}={entry.value.value}", entry.value.span))
+        return tuple(out)
+
     def define(self, kind: str, name: str, span: Span) -> bool:
         first = self.defined.get((kind, name))
         if first is not None:
@@ -109,12 +121,12 @@ def _collect(b: Builder, node: YMap, parts: dict[str, list[object]]) -> None:
     parts["attendance_codes"] += b.named(node.get("attendance_codes"), "attendance code",
                                          lambda k, v, s: m.AttendanceCode(
         k, b.text(v, "meaning") or "", b.text(v, "category") or "", b.flag(v, "possible", True),
-        b.flag(v, "verified", True), s))
+        b.flag(v, "verified", True), s, b.refs(v)))
     parts["facts"] += b.named(node.get("facts"), "fact", lambda k, v, s: m.Fact(
         k, b.text(v, "type") or "", b.text(v, "label") or k, b.text(v, "negated"),
-        b.text(v, "from"), b.text(v, "description"), s))
+        b.text(v, "from"), b.text(v, "description"), s, b.refs(v)))
     parts["events"] += b.named(node.get("events"), "event", lambda k, v, s: m.Event(
-        k, b.text(v, "label") or k, b.text(v, "role"), b.text(v, "description"), s))
+        k, b.text(v, "label") or k, b.text(v, "role"), b.text(v, "description"), s, b.refs(v)))
     parts["measures"] += b.named(node.get("measures"), "measure", lambda k, v, s: _measure(b, k, v, s))
     groups = node.get("parameters")
     if isinstance(groups, YMap):
@@ -161,7 +173,7 @@ def _enum(b: Builder, key: str, node: YMap, span: Span) -> m.EnumDef:
 def _measure(b: Builder, key: str, node: YMap, span: Span) -> m.Measure:
     args_node = node.get("args")
     args = tuple(m.MeasureArg(b.text(a, "name") or "", b.text(a, "type") or "", b.text(a, "label"),
-                              a.span)
+                              a.span, b.refs(a))
                  for a in (args_node.items if isinstance(args_node, YSeq) else ())
                  if isinstance(a, YMap))
     phrases_node = node.get("phrases")
@@ -169,7 +181,8 @@ def _measure(b: Builder, key: str, node: YMap, span: Span) -> m.Measure:
         phrases_node.entries if isinstance(phrases_node, YMap) else ())
         if isinstance(e.value, YScalar))
     return m.Measure(key, b.text(node, "kind") or "", b.text(node, "label") or key,
-                     b.texts(node, "codes"), args, phrases, b.text(node, "description"), span)
+                     b.texts(node, "codes"), args, phrases, b.text(node, "description"), span,
+                     b.refs(node))
 
 
 def _parameter(b: Builder, group: str, key: str, node: YMap, span: Span) -> m.Parameter | None:
@@ -191,13 +204,13 @@ def _rule(b: Builder, key: str, node: YMap, span: Span) -> m.Rule | None:
         return None
     return m.Rule(key, b.text(node, "title") or key, b.texts(node, "clause"), when, obligations,
                   b.text(node, "opens"), b.text(node, "source"), b.flag(node, "statutory", False),
-                  b.text(node, "description"), span)
+                  b.text(node, "description"), span, b.refs(node))
 
 
 def _obligation(b: Builder, node: YMap) -> m.Obligation:
     return m.Obligation(b.text(node, "action") or "", b.text(node, "role") or "",
                         b.expr(node, "within"), b.texts(node, "clause"), b.text(node, "source"),
-                        node.span)
+                        node.span, b.refs(node))
 
 
 def _procedure(b: Builder, key: str, node: YMap, span: Span) -> m.Procedure:
@@ -208,7 +221,7 @@ def _procedure(b: Builder, key: str, node: YMap, span: Span) -> m.Procedure:
                              lambda k, v, s: _invariant(b, k, v, s))
     return m.Procedure(key, b.text(node, "title") or key, b.texts(node, "clause"),
                        b.text(node, "initial") or "", tuple(states), b.texts(node, "opened_by"),
-                       tuple(invariants), b.text(node, "description"), span)
+                       tuple(invariants), b.text(node, "description"), span, b.refs(node))
 
 
 def _state(b: Builder, key: str, node: YMap, span: Span) -> m.State:
@@ -218,16 +231,17 @@ def _state(b: Builder, key: str, node: YMap, span: Span) -> m.State:
         within = b.expr(deadline_node, "within")
         if within is not None:
             deadline = m.Deadline(within, b.text(deadline_node, "escalate_to"),
-                                  b.text(deadline_node, "action"), deadline_node.span)
+                                  b.text(deadline_node, "action"), deadline_node.span,
+                                  b.refs(deadline_node))
     transitions_node = node.get("transitions")
     transitions = tuple(
         m.Transition(b.text(t, "event") or "", b.text(t, "target") or "", b.expr(t, "guard"),
-                     b.text(t, "label"), t.span)
+                     b.text(t, "label"), t.span, b.refs(t))
         for t in (transitions_node.items if isinstance(transitions_node, YSeq) else ())
         if isinstance(t, YMap))
     return m.State(key, b.text(node, "title") or key, b.text(node, "role"),
                    b.flag(node, "final", False), b.texts(node, "clause"), deadline, transitions,
-                   b.text(node, "description"), span)
+                   b.text(node, "description"), span, b.refs(node))
 
 
 def _invariant(b: Builder, key: str, node: YMap, span: Span) -> m.Invariant | None:
@@ -244,7 +258,8 @@ def _invariant(b: Builder, key: str, node: YMap, span: Span) -> m.Invariant | No
         return None
     assert state is not None and through is not None
     return m.Invariant(key, kind, state, through, b.texts(node, "clause"), b.text(node, "source"),
-                       b.flag(node, "statutory", False), b.text(node, "description"), span)
+                       b.flag(node, "statutory", False), b.text(node, "description"), span,
+                       b.refs(node))
 
 
 def _scenario(b: Builder, key: str, node: YMap, span: Span) -> m.Scenario | None:
@@ -258,7 +273,7 @@ def _scenario(b: Builder, key: str, node: YMap, span: Span) -> m.Scenario | None
                   for r in (marks_node.items if isinstance(marks_node, YSeq) else ())
                   if isinstance(r, YMap))
     events = tuple(m.ScenarioEvent(b.date(e, "date") or dt.date.min, b.text(e, "event") or "",
-                                   b.text(e, "role"), e.span)
+                                   b.text(e, "role"), e.span, b.refs(e))
                    for e in (events_node.items if isinstance(events_node, YSeq) else ())
                    if isinstance(e, YMap))
     expect_node = node.get("expect")

@@ -15,6 +15,23 @@ def _span() -> Span:
     return field(default=NOWHERE, compare=False, repr=False)
 
 
+Refs = tuple[tuple[str, Span], ...]
+
+
+def _refs() -> Refs:
+    return field(default=(), compare=False, repr=False)
+
+
+def ref_span(refs: Refs, fallback: Span, key: str, value: str | None = None) -> Span:
+    """Where a field's value (or one item of a list field) was written, for precise carets."""
+    wanted = (f"{key}={value}", key) if value is not None else (key,)
+    for name in wanted:
+        for ref_key, span in refs:
+            if ref_key == name:
+                return span
+    return fallback
+
+
 @dataclass(frozen=True, slots=True)
 class SourceFile:
     path: str
@@ -92,6 +109,10 @@ class AttendanceCode:
     possible: bool
     verified: bool = True
     span: Span = _span()
+    refs: Refs = _refs()
+
+    def at(self, key: str, value: str | None = None) -> Span:
+        return ref_span(self.refs, self.span, key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +124,10 @@ class Fact:
     origin: str | None = None
     description: str | None = None
     span: Span = _span()
+    refs: Refs = _refs()
+
+    def at(self, key: str, value: str | None = None) -> Span:
+        return ref_span(self.refs, self.span, key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +137,10 @@ class Event:
     role: str | None = None
     description: str | None = None
     span: Span = _span()
+    refs: Refs = _refs()
+
+    def at(self, key: str, value: str | None = None) -> Span:
+        return ref_span(self.refs, self.span, key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +149,10 @@ class MeasureArg:
     type_name: str
     label: str | None = None
     span: Span = _span()
+    refs: Refs = _refs()
+
+    def at(self, key: str, value: str | None = None) -> Span:
+        return ref_span(self.refs, self.span, key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +167,10 @@ class Measure:
     phrases: tuple[tuple[str, str], ...] = ()
     description: str | None = None
     span: Span = _span()
+    refs: Refs = _refs()
+
+    def at(self, key: str, value: str | None = None) -> Span:
+        return ref_span(self.refs, self.span, key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +218,10 @@ class Obligation:
     clauses: tuple[str, ...] = ()
     source: str | None = None
     span: Span = _span()
+    refs: Refs = _refs()
+
+    def at(self, key: str, value: str | None = None) -> Span:
+        return ref_span(self.refs, self.span, key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +236,10 @@ class Rule:
     statutory: bool = False
     description: str | None = None
     span: Span = _span()
+    refs: Refs = _refs()
+
+    def at(self, key: str, value: str | None = None) -> Span:
+        return ref_span(self.refs, self.span, key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +249,10 @@ class Transition:
     guard: Expr | None = None
     label: str | None = None
     span: Span = _span()
+    refs: Refs = _refs()
+
+    def at(self, key: str, value: str | None = None) -> Span:
+        return ref_span(self.refs, self.span, key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +261,10 @@ class Deadline:
     escalate_to: str | None = None
     action: str | None = None
     span: Span = _span()
+    refs: Refs = _refs()
+
+    def at(self, key: str, value: str | None = None) -> Span:
+        return ref_span(self.refs, self.span, key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +278,10 @@ class State:
     transitions: tuple[Transition, ...] = ()
     description: str | None = None
     span: Span = _span()
+    refs: Refs = _refs()
+
+    def at(self, key: str, value: str | None = None) -> Span:
+        return ref_span(self.refs, self.span, key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +298,10 @@ class Invariant:
     statutory: bool = False
     description: str | None = None
     span: Span = _span()
+    refs: Refs = _refs()
+
+    def at(self, key: str, value: str | None = None) -> Span:
+        return ref_span(self.refs, self.span, key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +315,10 @@ class Procedure:
     invariants: tuple[Invariant, ...] = ()
     description: str | None = None
     span: Span = _span()
+    refs: Refs = _refs()
+
+    def at(self, key: str, value: str | None = None) -> Span:
+        return ref_span(self.refs, self.span, key, value)
 
     def state(self, state_id: str) -> State | None:
         return next((s for s in self.states if s.id == state_id), None)
@@ -272,6 +337,10 @@ class ScenarioEvent:
     event: str
     role: str | None = None
     span: Span = _span()
+    refs: Refs = _refs()
+
+    def at(self, key: str, value: str | None = None) -> Span:
+        return ref_span(self.refs, self.span, key, value)
 
 
 @dataclass(frozen=True, slots=True)

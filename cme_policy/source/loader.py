@@ -12,7 +12,7 @@ from cme_policy.diagnostics import DiagnosticSink, SourceCache
 from cme_policy.source.policy_text import TextClause, parse_policy_text
 from cme_policy.source.schema import MANIFEST, SECTION_FILE, ShapeChecker, scalar_text
 from cme_policy.source.span import Span
-from cme_policy.source.yaml_nodes import YMap, YScalar, YSeq, parse_yaml
+from cme_policy.source.yaml_nodes import YMap, YScalar, YSeq, decode_utf8, parse_yaml
 
 MANIFEST_NAME = "policy.yaml"
 MAX_FILES = 500
@@ -132,18 +132,18 @@ class Loader:
         path = root / name
         shown = display_path(path)
         try:
-            text = path.read_bytes().decode("utf-8")
+            data = path.read_bytes()
         except OSError:
             node = manifest.get("text")
             self.sink.error("L011", f"policy text '{name}' does not exist",
                             node.span if node else None, "`text:` names the Markdown file "
                             "holding the policy's words, relative to policy.yaml")
             return
-        except UnicodeDecodeError:
-            self.sink.error("L002", f"policy text '{name}' is not valid UTF-8",
-                            Span.point(shown, 1, 1), "save the file as UTF-8")
-            return
+        text, problem = decode_utf8(shown, data)
         self.sources.remember(shown, text)
+        if problem is not None:
+            self.sink.add(problem)
+            return
         result.text_path = shown
         result.hashes[shown] = hashlib.sha256(text.encode("utf-8")).hexdigest()
         result.text_clauses = parse_policy_text(shown, text, self.sink)

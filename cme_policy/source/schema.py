@@ -255,7 +255,7 @@ SECTIONS: dict[str, Field] = {
     "scenarios": _f(Named(SCENARIO)),
 }
 SECTION_FILE = Obj("policy file", SECTIONS)
-MANIFEST = Obj("manifest (policy.yaml)", {
+MANIFEST = Obj("manifest", {
     "title": _req(TEXT),
     "school": _req(TEXT),
     "local_authority": _req(TEXT),
@@ -299,7 +299,7 @@ class ShapeChecker:
     def _expect(self, node: YNode, kind: type, wanted: str, what: str) -> bool:
         if isinstance(node, kind):
             return True
-        got = node.kind if not isinstance(node, YScalar) else (
+        got = f"a {node.kind}" if not isinstance(node, YScalar) else (
             "nothing" if node.tag == NULL else f"the {node.kind} '{node.value}'")
         self.sink.error("S004", f"{what} must be a {wanted}, not {got}", node.span,
                         _shape_hint(wanted))
@@ -329,26 +329,29 @@ class ShapeChecker:
         if not self._expect(node, YMap, "mapping", what):
             return
         assert isinstance(node, YMap)
+        suggested: set[str] = set()
         for entry in node.entries:
             spec = schema.fields.get(entry.key)
             if spec is None:
-                self._unknown_key(entry.key, entry.key_span, schema)
+                suggested.add(self._unknown_key(entry.key, entry.key_span, schema))
                 continue
             self._check(entry.value, spec.schema, f"'{entry.key}'")
-        present = set(node.keys())
+        present = set(node.keys()) | suggested  # a misspelt key is reported once, as S001
         for key, spec in schema.fields.items():
             if spec.required and key not in present:
                 self.sink.error("S002", f"{what} ({schema.name}) is missing the required key "
                                         f"'{key}'", _head(node),
                                 f"add `{key}:`" + (f" — {spec.doc}" if spec.doc else ""))
 
-    def _unknown_key(self, key: str, span: Span, schema: Obj) -> None:
+    def _unknown_key(self, key: str, span: Span, schema: Obj) -> str:
+        """Report the key; return the known key it is probably a misspelling of, or ''."""
         close = difflib.get_close_matches(key, list(schema.fields), n=1, cutoff=0.6)
         hint = (f"did you mean '{close[0]}'?" if close
                 else "allowed keys: " + ", ".join(sorted(schema.fields)))
         if key == "true" and "event" in schema.fields:
             hint = "did you mean 'event'? (`on:` is read by YAML as true)"
         self.sink.error("S001", f"unknown key '{key}' in {schema.name}", span, hint)
+        return close[0] if close else ""
 
     def _scalar(self, node: YNode, schema: Scalar, what: str) -> None:
         if not self._expect(node, YScalar, _scalar_name(schema.type), what):

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 import yaml
-from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.events import (AliasEvent, CollectionStartEvent, DocumentStartEvent, MappingEndEvent,
+                         MappingStartEvent, ScalarEvent, SequenceEndEvent, SequenceStartEvent)
 
 from cme_policy.diagnostics import Diagnostic, error
 from cme_policy.source.span import Span
@@ -135,12 +136,15 @@ def parse_yaml(path: str, data: bytes) -> tuple[YNode | None, list[Diagnostic], 
         return None, [error("L001", f"file is {len(data):,} bytes, over the limit of "
                                     f"{MAX_FILE_BYTES:,} bytes", Span.point(path, 1, 1),
                             "split the policy into several files with `include:`")], ""
-    text, problem = _decode(path, data)
+    text, problem = decode_utf8(path, data)
     if problem is not None:
-        return None, [problem], ""
+        return None, [problem], text
     tab = _find_indent_tab(path, text)
     if tab is not None:
         return None, [tab], text
+    fast = _read_fast(path, text)
+    if fast is not None:
+        return fast, [], text
     try:
         raw = _compose(path, text)
     except _Reject as rejected:
@@ -153,16 +157,18 @@ def parse_yaml(path: str, data: bytes) -> tuple[YNode | None, list[Diagnostic], 
         return None, [rejected.diagnostic], text
 
 
-def _decode(path: str, data: bytes) -> tuple[str, Diagnostic | None]:
+def decode_utf8(path: str, data: bytes) -> tuple[str, Diagnostic | None]:
+    """Decode a source file; on failure, the text with U+FFFD (for the caret) and an L002."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         before = data[: exc.start]
         line = before.count(b"\n") + 1
-        column = len(before) - (before.rfind(b"\n") + 1) + 1
-        return "", error("L002", f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
-                         Span.point(path, line, column),
-                         "save the file as UTF-8 (most editors: 'Save with encoding')")
+        column = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
+        return data.decode("utf-8", "replace"), error(
+            "L002", f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+            Span.point(path, line, column),
+            "save the file as UTF-8 (most editors: 'Save with encoding')")
     if text.startswith("\ufeff"):
         text = text[1:]
     return text, None
@@ -180,7 +186,10 @@ def _find_indent_tab(path: str, text: str) -> Diagnostic | None:
 
 
 def _compose(path: str, text: str) -> yaml.Node | None:
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)  # the reader refuses control characters right here
+    except yaml.reader.ReaderError as exc:
+        raise _Reject(_unprintable(path, text, exc)) from None
     loader.cme_path = path
     try:
         return loader.get_single_node()
@@ -190,10 +199,10 @@ def _compose(path: str, text: str) -> yaml.Node | None:
         mark = exc.problem_mark or exc.context_mark
         span = _mark_span(path, mark) if mark is not None else Span.point(path, 1, 1)
         message = (exc.problem or exc.context or "invalid YAML").strip()
-        if "expected a single document" in message:
+        if "expected a single document" in (exc.context or ""):
             message = "more than one YAML document in the file"
         raise _Reject(error("L004", f"YAML syntax error: {message}", span,
-                            _syntax_hint(message))) from None
+                            _syntax_hint(message, exc))) from None
     except yaml.YAMLError as exc:
         raise _Reject(error("L004", f"YAML syntax error: {exc}", Span.point(path, 1, 1))) from None
     except RecursionError:
@@ -202,7 +211,18 @@ def _compose(path: str, text: str) -> yaml.Node | None:
         loader.dispose()
 
 
-def _syntax_hint(message: str) -> str:
+def _unprintable(path: str, text: str, exc: yaml.reader.ReaderError) -> Diagnostic:
+    before = text[: exc.position]
+    column = exc.position - (before.rfind("\n") + 1) + 1
+    return error("L004", f"YAML syntax error: control character U+{exc.character:04X} is not "
+                 "allowed", Span.point(path, before.count("\n") + 1, column),
+                 "remove the character; YAML files hold printable text only")
+
+
+def _syntax_hint(message: str, exc: yaml.MarkedYAMLError) -> str:
+    opened = _unclosed(exc)
+    if opened is not None:
+        return opened
     if "mapping values are not allowed" in message:
         return "a value containing ': ' must be quoted, or the indentation is off"
     if "found character" in message and "cannot start any token" in message:
@@ -210,6 +230,16 @@ def _syntax_hint(message: str) -> str:
     if "more than one YAML document" in message:
         return "remove the `---` separator; one file holds one document"
     return "check indentation and quoting around this position"
+
+
+def _unclosed(exc: yaml.MarkedYAMLError) -> str | None:
+    """A flow collection left open is reported where YAML gave up: point back to its start."""
+    context, mark = exc.context or "", exc.context_mark
+    if mark is None or "flow" not in context or mark.line == getattr(exc.problem_mark, "line", -1):
+        return None
+    bracket = "[ … ]" if "sequence" in context else "{ … }"
+    return (f"the `{bracket[0]}` opened at line {mark.line + 1}, column {mark.column + 1} "
+            f"is never closed: add the `{bracket[-1]}`, or quote the value")
 
 
 def _convert(path: str, node: yaml.Node) -> YNode:
@@ -261,3 +291,118 @@ def _key(path: str, key_node: yaml.Node) -> tuple[str, Span]:
 
 def _kind(tag: str) -> str:
     return {INT: "number", FLOAT: "number", NULL: "null", TIMESTAMP: "date"}.get(tag, "non-string")
+
+
+# -- the fast path ------------------------------------------------------------------------------
+# PyYAML's pure-Python scanner and the two passes above (compose, then convert) take about four
+# seconds over a 1 MB policy; libyaml's events turned straight into nodes, about a tenth of that.
+# The fast path only ever accepts: whatever the reference path would refuse or report, it hands
+# back (None), and the file is read again by the reference path, which gives the diagnostic.
+# tests/test_loader_fuzz.py holds the two paths to the same nodes and spans.
+
+_CParser: Any = getattr(yaml, "CSafeLoader", None)  # None when PyYAML was built without libyaml
+
+
+class _Refuse(Exception):
+    """Something the reference path must see: an anchor, a tag, an odd or duplicate key …"""
+
+
+def _read_fast(path: str, text: str) -> YNode | None:
+    # Without a final newline libyaml puts the end of a block collection one line further down.
+    if _CParser is None or not text.endswith("\n"):
+        return None
+    try:
+        parser = _CParser(text)
+    except (yaml.YAMLError, UnicodeError):
+        return None
+    try:
+        return _build(path, parser)
+    except (_Refuse, yaml.YAMLError, UnicodeError):
+        return None
+    finally:
+        parser.dispose()
+
+
+class _Open:
+    """A collection whose end event has not arrived yet."""
+
+    __slots__ = ("start", "items", "key", "keys")
+
+    def __init__(self, start: Any, is_map: bool) -> None:
+        self.start = start
+        self.items: list[Any] = []
+        self.key: YScalar | None = None
+        self.keys: set[str] | None = set() if is_map else None
+
+
+def _build(path: str, parser: Any) -> YNode:
+    stack: list[_Open] = []
+    root: YNode | None = None
+    documents = 0
+    while parser.check_event():
+        event = parser.get_event()
+        kind = type(event)
+        if kind is ScalarEvent or kind is SequenceStartEvent or kind is MappingStartEvent:
+            if event.anchor is not None or len(stack) >= MAX_DEPTH:
+                raise _Refuse()
+            if kind is not ScalarEvent:
+                stack.append(_Open(event, kind is MappingStartEvent))
+                continue
+            node: YNode = _scalar(path, parser, event)
+        elif kind is SequenceEndEvent or kind is MappingEndEvent:
+            opened = stack.pop()
+            node = _collection(path, opened, event)
+        elif kind is DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise _Refuse()
+            continue
+        elif kind is AliasEvent:
+            raise _Refuse()
+        else:
+            continue  # stream start and end, document end
+        if not stack:
+            root = node
+        else:
+            _add(stack[-1], node)
+    return root if root is not None else YMap((), Span.point(path, 1, 1))
+
+
+def _scalar(path: str, parser: Any, event: Any) -> YScalar:
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = parser.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag not in KNOWN_TAGS:
+        raise _Refuse()  # keys included, though the reference path lets a quoted one through
+    start, end = event.start_mark, event.end_mark
+    return YScalar(event.value, tag, Span(path, start.line + 1, start.column + 1, end.line + 1,
+                                          end.column + 1), event.style in ("'", '"'))
+
+
+def _collection(path: str, opened: _Open, end_event: Any) -> YNode:
+    start, end = opened.start.start_mark, end_event.end_mark
+    span = Span(path, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+    tag = opened.start.tag
+    if opened.keys is None:
+        if tag not in (None, "!", SEQ):
+            raise _Refuse()
+        return YSeq(tuple(opened.items), span)
+    if tag not in (None, "!", MAP):
+        raise _Refuse()
+    return YMap(tuple(opened.items), span)
+
+
+def _add(parent: _Open, node: YNode) -> None:
+    if parent.keys is None:
+        parent.items.append(node)
+    elif parent.key is None:
+        # A key the reference path would accept as it is: a plain string, or a quoted scalar.
+        if not isinstance(node, YScalar) or node.tag == MERGE or node.value in parent.keys:
+            raise _Refuse()
+        if node.tag != STR and not node.quoted:
+            raise _Refuse()  # on/off/yes/no, numbers, null, dates, block scalars with a tag
+        parent.keys.add(node.value)
+        parent.key = node
+    else:
+        key, parent.key = parent.key, None
+        parent.items.append(YEntry(key.value, key.span, node))
