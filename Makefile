@@ -21,7 +21,7 @@ check: $(STAMP)
 	$(BIN)/cme-policy check policy
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) build *.egg-info

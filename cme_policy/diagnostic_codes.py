@@ -66,6 +66,9 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "Files include each other in a cycle."),
     Code("L013", "include-matches-nothing", WARNING,
          "An include pattern with wildcards matches no file."),
+    Code("L014", "overlay-not-merged", WARNING,
+         "The manifest says `extends:`, but overlays are not merged yet, so the base policy is "
+         "not part of what is checked."),
     # S — shape: the keys and scalar types of each mapping, against the schema
     Code("S001", "unknown-key", ERROR,
          "A key the schema does not know, usually a typo; the closest known key is suggested."),
