@@ -32,6 +32,17 @@ def ref_span(refs: Refs, fallback: Span, key: str, value: str | None = None) -> 
     return fallback
 
 
+class Located:
+    """Mixin for IR nodes that remember where each of their fields' values was written."""
+
+    __slots__ = ()
+    refs: Refs
+    span: Span
+
+    def at(self, key: str, value: str | None = None) -> Span:
+        return ref_span(self.refs, self.span, key, value)
+
+
 @dataclass(frozen=True, slots=True)
 class SourceFile:
     path: str
@@ -102,7 +113,7 @@ class EnumDef:
 
 
 @dataclass(frozen=True, slots=True)
-class AttendanceCode:
+class AttendanceCode(Located):
     code: str
     meaning: str
     category: str
@@ -111,12 +122,9 @@ class AttendanceCode:
     span: Span = _span()
     refs: Refs = _refs()
 
-    def at(self, key: str, value: str | None = None) -> Span:
-        return ref_span(self.refs, self.span, key, value)
-
 
 @dataclass(frozen=True, slots=True)
-class Fact:
+class Fact(Located):
     id: str
     type_name: str
     label: str
@@ -126,12 +134,9 @@ class Fact:
     span: Span = _span()
     refs: Refs = _refs()
 
-    def at(self, key: str, value: str | None = None) -> Span:
-        return ref_span(self.refs, self.span, key, value)
-
 
 @dataclass(frozen=True, slots=True)
-class Event:
+class Event(Located):
     id: str
     label: str
     role: str | None = None
@@ -139,24 +144,18 @@ class Event:
     span: Span = _span()
     refs: Refs = _refs()
 
-    def at(self, key: str, value: str | None = None) -> Span:
-        return ref_span(self.refs, self.span, key, value)
-
 
 @dataclass(frozen=True, slots=True)
-class MeasureArg:
+class MeasureArg(Located):
     name: str
     type_name: str
     label: str | None = None
     span: Span = _span()
     refs: Refs = _refs()
 
-    def at(self, key: str, value: str | None = None) -> Span:
-        return ref_span(self.refs, self.span, key, value)
-
 
 @dataclass(frozen=True, slots=True)
-class Measure:
+class Measure(Located):
     """A value derived from a pupil's attendance marks, declared rather than hand-coded."""
 
     id: str
@@ -168,9 +167,6 @@ class Measure:
     description: str | None = None
     span: Span = _span()
     refs: Refs = _refs()
-
-    def at(self, key: str, value: str | None = None) -> Span:
-        return ref_span(self.refs, self.span, key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +207,7 @@ class LAProfile:
 
 
 @dataclass(frozen=True, slots=True)
-class Obligation:
+class Obligation(Located):
     action: str
     role: str
     within: Expr | None = None
@@ -220,12 +216,9 @@ class Obligation:
     span: Span = _span()
     refs: Refs = _refs()
 
-    def at(self, key: str, value: str | None = None) -> Span:
-        return ref_span(self.refs, self.span, key, value)
-
 
 @dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(Located):
     id: str
     title: str
     clauses: tuple[str, ...]
@@ -238,12 +231,9 @@ class Rule:
     span: Span = _span()
     refs: Refs = _refs()
 
-    def at(self, key: str, value: str | None = None) -> Span:
-        return ref_span(self.refs, self.span, key, value)
-
 
 @dataclass(frozen=True, slots=True)
-class Transition:
+class Transition(Located):
     event: str
     target: str
     guard: Expr | None = None
@@ -251,24 +241,18 @@ class Transition:
     span: Span = _span()
     refs: Refs = _refs()
 
-    def at(self, key: str, value: str | None = None) -> Span:
-        return ref_span(self.refs, self.span, key, value)
-
 
 @dataclass(frozen=True, slots=True)
-class Deadline:
+class Deadline(Located):
     within: Expr
     escalate_to: str | None = None
     action: str | None = None
     span: Span = _span()
     refs: Refs = _refs()
 
-    def at(self, key: str, value: str | None = None) -> Span:
-        return ref_span(self.refs, self.span, key, value)
-
 
 @dataclass(frozen=True, slots=True)
-class State:
+class State(Located):
     id: str
     title: str
     role: str | None = None
@@ -280,12 +264,9 @@ class State:
     span: Span = _span()
     refs: Refs = _refs()
 
-    def at(self, key: str, value: str | None = None) -> Span:
-        return ref_span(self.refs, self.span, key, value)
-
 
 @dataclass(frozen=True, slots=True)
-class Invariant:
+class Invariant(Located):
     """`passes`: every path to `state` passes `through`; `before_leaving`: `state` is not left
     until `through` was visited."""
 
@@ -300,12 +281,9 @@ class Invariant:
     span: Span = _span()
     refs: Refs = _refs()
 
-    def at(self, key: str, value: str | None = None) -> Span:
-        return ref_span(self.refs, self.span, key, value)
-
 
 @dataclass(frozen=True, slots=True)
-class Procedure:
+class Procedure(Located):
     id: str
     title: str
     clauses: tuple[str, ...]
@@ -316,9 +294,6 @@ class Procedure:
     description: str | None = None
     span: Span = _span()
     refs: Refs = _refs()
-
-    def at(self, key: str, value: str | None = None) -> Span:
-        return ref_span(self.refs, self.span, key, value)
 
     def state(self, state_id: str) -> State | None:
         return next((s for s in self.states if s.id == state_id), None)
@@ -332,15 +307,12 @@ class MarkRun:
 
 
 @dataclass(frozen=True, slots=True)
-class ScenarioEvent:
+class ScenarioEvent(Located):
     date: dt.date
     event: str
     role: str | None = None
     span: Span = _span()
     refs: Refs = _refs()
-
-    def at(self, key: str, value: str | None = None) -> Span:
-        return ref_span(self.refs, self.span, key, value)
 
 
 @dataclass(frozen=True, slots=True)
