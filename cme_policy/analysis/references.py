@@ -36,6 +36,8 @@ class References:
             for obligation in rule.then:
                 self._ref("N003", "role", obligation.role, self.roles, obligation.at("role"),
                           f"rule '{rule.id}'")
+                self._ref("N006", "event", obligation.done_by, self.events,
+                          obligation.at("done_by"), f"rule '{rule.id}'")
             self._ref("N004", "procedure", rule.opens, self.procedures, rule.at("opens"),
                       f"rule '{rule.id}'")
         for event in self.policy.events:

@@ -50,16 +50,23 @@ def _check_parameters(policy: m.Policy, sink: DiagnosticSink) -> None:
 
 def _check_scenario_values(policy: m.Policy, env: Env, checker: TypeChecker,
                            sink: DiagnosticSink) -> None:
-    facts = {f.id: f for f in policy.facts}
     for scenario in policy.scenarios:
-        for name, value in scenario.pupil:
-            fact = facts.get(name)
-            if fact is None:
-                sink.error("N001", f"scenario '{scenario.id}' sets unknown fact '{name}'",
-                           value.span, "facts are declared under `facts:`")
-                continue
-            wanted = type_from_name(fact.type_name, set(env.enums))
-            found = checker.check(value, wanted)
-            if wanted is not None and found is not None and found != wanted:
-                sink.error("T001", f"fact '{name}' is {wanted}, but the scenario gives {found}",
-                           value.span, f"give {wanted}")
+        _check_assignments(policy, env, checker, sink, scenario.pupil, f"scenario '{scenario.id}'")
+    for event in policy.events:
+        _check_assignments(policy, env, checker, sink, event.sets, f"event '{event.id}'")
+
+
+def _check_assignments(policy: m.Policy, env: Env, checker: TypeChecker, sink: DiagnosticSink,
+                       pairs: tuple[tuple[str, ast.Expr], ...], where: str) -> None:
+    facts = {f.id: f for f in policy.facts}
+    for name, value in pairs:
+        fact = facts.get(name)
+        if fact is None:
+            sink.error("N001", f"{where} sets unknown fact '{name}'", value.span,
+                       "facts are declared under `facts:`")
+            continue
+        wanted = type_from_name(fact.type_name, set(env.enums))
+        found = checker.check(value, wanted)
+        if wanted is not None and found is not None and found != wanted:
+            sink.error("T001", f"fact '{name}' is {wanted}, but {where} gives {found}",
+                       value.span, f"give {wanted}")

@@ -126,7 +126,8 @@ def _collect(b: Builder, node: YMap, parts: dict[str, list[object]]) -> None:
         k, b.text(v, "type") or "", b.text(v, "label") or k, b.text(v, "negated"),
         b.text(v, "from"), b.text(v, "description"), s, b.refs(v)))
     parts["events"] += b.named(node.get("events"), "event", lambda k, v, s: m.Event(
-        k, b.text(v, "label") or k, b.text(v, "role"), b.text(v, "description"), s, b.refs(v)))
+        k, b.text(v, "label") or k, b.text(v, "role"), b.text(v, "description"),
+        _assignments(b, v.get("sets")), s, b.refs(v)))
     parts["measures"] += b.named(node.get("measures"), "measure", lambda k, v, s: _measure(b, k, v, s))
     groups = node.get("parameters")
     if isinstance(groups, YMap):
@@ -139,6 +140,14 @@ def _collect(b: Builder, node: YMap, parts: dict[str, list[object]]) -> None:
                                   lambda k, v, s: _scenario(b, k, v, s))
     parts["clause_meta"] += b.named(node.get("clauses"), "clause entry",
                                     lambda k, v, s: (k, v, s))
+
+
+def _assignments(b: Builder, node: YNode | None) -> tuple[tuple[str, ast.Expr], ...]:
+    """`fact: value` pairs (an event's `sets:`, a scenario's pupil), values parsed."""
+    if not isinstance(node, YMap):
+        return ()
+    return tuple((e.key, expr) for e in node.entries
+                 if isinstance(e.value, YScalar) and (expr := b.parse(e.value)) is not None)
 
 
 def _group(b: Builder, group: str, node: YNode) -> list[m.Parameter]:
@@ -159,7 +168,7 @@ def _manifest(b: Builder, node: YMap) -> m.Manifest | None:
     return m.Manifest(b.text(node, "title") or "", b.text(node, "school") or "",
                       b.text(node, "local_authority") or "", b.text(node, "text") or "",
                       reviewed, cycle, b.date(node, "adopted"), b.text(node, "governing_body"),
-                      b.text(node, "extends"), node.span)
+                      b.text(node, "extends"), b.text(node, "calendar"), node.span)
 
 
 def _enum(b: Builder, key: str, node: YMap, span: Span) -> m.EnumDef:
@@ -210,7 +219,7 @@ def _rule(b: Builder, key: str, node: YMap, span: Span) -> m.Rule | None:
 def _obligation(b: Builder, node: YMap) -> m.Obligation:
     return m.Obligation(b.text(node, "action") or "", b.text(node, "role") or "",
                         b.expr(node, "within"), b.texts(node, "clause"), b.text(node, "source"),
-                        node.span, b.refs(node))
+                        b.text(node, "done_by"), node.span, b.refs(node))
 
 
 def _procedure(b: Builder, key: str, node: YMap, span: Span) -> m.Procedure:
@@ -265,9 +274,7 @@ def _invariant(b: Builder, key: str, node: YMap, span: Span) -> m.Invariant | No
 def _scenario(b: Builder, key: str, node: YMap, span: Span) -> m.Scenario | None:
     given = node.get("given")
     given = given if isinstance(given, YMap) else YMap((), span)
-    pupil_node = given.get("pupil")
-    pupil = tuple((e.key, expr) for e in (pupil_node.entries if isinstance(pupil_node, YMap) else ())
-                  if isinstance(e.value, YScalar) and (expr := b.parse(e.value)) is not None)
+    pupil = _assignments(b, given.get("pupil"))
     marks_node, events_node = given.get("marks"), given.get("events")
     marks = tuple(m.MarkRun(b.date(r, "from") or dt.date.min, b.text(r, "sessions") or "", r.span)
                   for r in (marks_node.items if isinstance(marks_node, YSeq) else ())

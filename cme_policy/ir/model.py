@@ -60,6 +60,7 @@ class Manifest:
     adopted: dt.date | None = None
     governing_body: str | None = None
     extends: str | None = None
+    calendar: str | None = None
     span: Span = _span()
 
 
@@ -141,6 +142,7 @@ class Event(Located):
     label: str
     role: str | None = None
     description: str | None = None
+    sets: tuple[tuple[str, Expr], ...] = ()
     span: Span = _span()
     refs: Refs = _refs()
 
@@ -213,6 +215,7 @@ class Obligation(Located):
     within: Expr | None = None
     clauses: tuple[str, ...] = ()
     source: str | None = None
+    done_by: str | None = None
     span: Span = _span()
     refs: Refs = _refs()
 

@@ -125,6 +125,7 @@ FACT = Obj("fact", {
 EVENT = Obj("event", {
     "label": _req(TEXT, "what happened, in the past tense"),
     "role": _f(REF, "the role that usually records it"),
+    "sets": _f(Named(EXPR), "facts the event makes true from its date: fact → value"),
     "description": _f(TEXT),
 })
 MEASURE_ARG = Obj("measure argument", {
@@ -160,6 +161,7 @@ OBLIGATION = Obj("obligation", {
     "action": _req(TEXT, "what must be done, as an imperative"),
     "role": _req(REF, "the role responsible"),
     "within": _f(EXPR, "deadline from the rule's onset: 5 school days, params.x"),
+    "done_by": _f(REF, "the case-log event that shows the obligation was met"),
     "clause": _f(CLAUSES),
     "source": _f(TEXT),
 })
@@ -265,6 +267,7 @@ MANIFEST = Obj("manifest", {
     "review_cycle": _req(EXPR, "e.g. 12 months"),
     "governing_body": _f(TEXT),
     "extends": _f(TEXT, "a base policy directory this one adapts"),
+    "calendar": _f(TEXT, "the school calendar scenarios run on, relative to policy.yaml"),
     **SECTIONS,
 })
 

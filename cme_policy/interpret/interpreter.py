@@ -1,0 +1,73 @@
+"""Reference semantics: the interpreter every backend is tested against.
+
+`Interpreter(policy, calendar).evaluate(pupil, marks, events, as_of)` says, for one pupil on
+one date, which rules fire (with onset and obligations), where each procedure case stands,
+what is due or overdue, and what the case log shows was done wrongly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Sequence
+
+from cme_policy.interpret.evaluate import Evaluator
+from cme_policy.interpret.procedures import Replay, replay
+from cme_policy.interpret.rules import evaluate_rule
+from cme_policy.interpret.world import World
+from cme_policy.ir import model as m
+from cme_policy.runtime.calendar import SchoolCalendar
+from cme_policy.runtime.marks import PupilMarks
+from cme_policy.runtime.pupil import CaseEvent, Pupil
+from cme_policy.runtime.results import PupilResult, RuleOutcome, Violation
+
+
+class Interpreter:
+    def __init__(self, policy: m.Policy, calendar: SchoolCalendar) -> None:
+        self.world = World.build(policy, calendar)
+        self.policy = policy
+
+    def screen(self, pupil: Pupil, marks: PupilMarks, as_of: dt.date) -> tuple[RuleOutcome, ...]:
+        """The rules alone: who needs which action by when, from the pupil's marks and facts."""
+        return self.evaluate(pupil, marks, (), as_of).rules
+
+    def evaluate(self, pupil: Pupil, marks: PupilMarks, events: Sequence[CaseEvent],
+                 as_of: dt.date) -> PupilResult:
+        log = sorted(events, key=lambda e: e.date)  # stable: same-day events keep log order
+        cache: dict[dt.date, Evaluator] = {}
+
+        def at(day: dt.date) -> Evaluator:
+            if day not in cache:
+                facts = self.world.facts_as_of(pupil.facts, log, day)
+                cache[day] = Evaluator(self.world, facts, marks, day)
+            return cache[day]
+
+        rules = tuple(evaluate_rule(self.world, r, at(as_of), log) for r in self.policy.rules)
+        replays = {p.id: replay(self.world, p, _openers(self.policy, rules, p.id), log, at, as_of)
+                   for p in self.policy.procedures}
+        cases = tuple(c for p in self.policy.procedures for c in replays[p.id].cases)
+        return PupilResult(pupil.upn, as_of, rules, cases, _log_violations(self.world, log,
+                                                                            replays, as_of))
+
+
+def _openers(policy: m.Policy, rules: Sequence[RuleOutcome], procedure: str) -> list[dt.date]:
+    opens = {r.id for r in policy.rules if r.opens == procedure}
+    return [o.onset for o in rules if o.fires and o.rule in opens and o.onset is not None]
+
+
+def _log_violations(world: World, log: Sequence[CaseEvent], replays: dict[str, Replay],
+                    as_of: dt.date) -> tuple[Violation, ...]:
+    """Refused events (unless another case took them) and events with no case open at all."""
+    accepted = set().union(*(r.accepted for r in replays.values())) if replays else set()
+    out: list[Violation] = []
+    for proc_id in sorted(replays):
+        out += [v for i, v in sorted(replays[proc_id].refused.items()) if i not in accepted]
+    refused = set().union(*(r.refused for r in replays.values())) if replays else set()
+    for i, event in enumerate(log):
+        if event.date > as_of or i in accepted or i in refused:
+            continue
+        owners = sorted(p for p, moves in world.procedure_events.items() if event.event in moves)
+        if owners:
+            out.append(Violation(owners[0], "no_open_case", event.date,
+                                 f"'{event.event}' recorded but no case of '{owners[0]}' was open",
+                                 None, event.event, ()))
+    return tuple(sorted(out, key=lambda v: (v.date, v.procedure, v.kind)))

@@ -1,0 +1,150 @@
+"""Reference semantics, part 5: replay a pupil's case log through one procedure.
+
+A case opens when a rule that `opens` the procedure fires (at its onset) or when one of its
+`opened_by` events is logged. Events then move it through its states in date order; a state
+not left by the end of its deadline escalates the next day. At the as-of date the case
+reports its state, what is due or overdue, and what the log shows was done wrongly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from cme_policy.interpret.evaluate import Evaluator
+from cme_policy.interpret.rules import due_date, status
+from cme_policy.interpret.world import World
+from cme_policy.ir import model as m
+from cme_policy.runtime.pupil import CaseEvent
+from cme_policy.runtime.results import Action, CaseOutcome, Step, Violation
+
+EvaluatorAt = Callable[[dt.date], Evaluator]
+ONE_DAY = dt.timedelta(days=1)
+
+
+@dataclass
+class Replay:
+    """What one procedure made of the log: its cases, and which events it used or refused."""
+
+    cases: list[CaseOutcome] = field(default_factory=list)
+    accepted: set[int] = field(default_factory=set)
+    refused: dict[int, Violation] = field(default_factory=dict)
+
+
+class _Case:
+    """One open case while the log is replayed."""
+
+    def __init__(self, world: World, proc: m.Procedure, at: EvaluatorAt, opened: dt.date) -> None:
+        self.world, self.proc, self.at = world, proc, at
+        self.opened = opened
+        self.state = proc.initial
+        self.entered = opened
+        self.history: list[Step] = [Step(opened, "opened", proc.initial)]
+        self.visited = {proc.initial}
+        self.violations: list[Violation] = []
+
+    def current(self) -> m.State:
+        state = self.proc.state(self.state)
+        assert state is not None
+        return state
+
+    def deadline(self) -> dt.date | None:
+        d = self.current().deadline
+        return due_date(self.world, self.at(self.entered), self.entered, d.within) if d else None
+
+    def enter(self, target: str, when: dt.date, trigger: str) -> None:
+        self._check_invariants(target, when)
+        self.state, self.entered = target, when
+        self.history.append(Step(when, trigger, target))
+        self.visited.add(target)
+
+    def _check_invariants(self, target: str, when: dt.date) -> None:
+        for inv in self.proc.invariants:
+            broken = (inv.kind == "passes" and target == inv.state) or (
+                inv.kind == "before_leaving" and self.state == inv.state and target != inv.state)
+            if broken and inv.through not in self.visited:
+                self.violations.append(Violation(
+                    self.proc.id, "invariant", when, _invariant_message(self.proc, inv),
+                    target, None, inv.clauses or self.proc.clauses))
+
+    def escalate_until(self, limit: dt.date) -> None:
+        """Apply every deadline that passed before `limit` (escalating the day after it)."""
+        for _ in range(len(self.proc.states) * 50):
+            state, due = self.current(), self.deadline()
+            if state.final or due is None or state.deadline is None or due + ONE_DAY > limit:
+                return
+            target = state.deadline.escalate_to
+            if target is None:
+                return
+            self.violations.append(Violation(
+                self.proc.id, "deadline_missed", due + ONE_DAY,
+                f"'{state.title}' was not completed by {due.isoformat()}; escalated",
+                state.id, None, state.clauses or self.proc.clauses))
+            self.enter(target, due + ONE_DAY, "deadline")
+
+    def outcome(self, as_of: dt.date) -> CaseOutcome:
+        state = self.current()
+        actions: tuple[Action, ...] = ()
+        if not state.final:
+            due = self.deadline()
+            text = state.deadline.action if state.deadline and state.deadline.action else state.title
+            actions = (Action("procedure", self.proc.id, text, state.role, due,
+                              status(due, as_of, False), state.clauses or self.proc.clauses,
+                              None, state.id),)
+        return CaseOutcome(self.proc.id, self.opened, self.state, self.entered, state.final,
+                           tuple(self.history), actions, tuple(self.violations))
+
+
+def _invariant_message(proc: m.Procedure, inv: m.Invariant) -> str:
+    state, through = proc.state(inv.state), proc.state(inv.through)
+    a = state.title if state else inv.state
+    b = through.title if through else inv.through
+    if inv.kind == "passes":
+        return f"reached '{a}' without first '{b}'"
+    return f"left '{a}' without first '{b}'"
+
+
+def replay(world: World, proc: m.Procedure, openers: Sequence[dt.date],
+           events: Sequence[CaseEvent], at: EvaluatorAt, as_of: dt.date) -> Replay:
+    """Run the procedure over the log: openers first on a date, then events in log order."""
+    result = Replay()
+    items = sorted([(d, 0, -1) for d in openers] + [
+        (e.date, 1, i) for i, e in enumerate(events) if e.date <= as_of])
+    moves = world.procedure_events[proc.id]
+    case: _Case | None = None
+    for when, kind, index in items:
+        if case is not None:
+            case.escalate_until(when)
+        name = events[index].event if kind else ""
+        if kind == 0 or name in proc.opened_by:
+            if case is None:
+                case = _Case(world, proc, at, when)
+            if kind:
+                result.accepted.add(index)
+            continue
+        if case is not None and name in moves:
+            _apply(case, events[index], index, result)
+            if case.current().final:
+                result.cases.append(case.outcome(as_of))
+                case = None
+    if case is not None:
+        case.escalate_until(as_of)
+        result.cases.append(case.outcome(as_of))
+    return result
+
+
+def _apply(case: _Case, event: CaseEvent, index: int, result: Replay) -> None:
+    """Take the first transition on the event whose guard holds; otherwise record a refusal."""
+    state = case.current()
+    candidates = [t for t in state.transitions if t.event == event.event]
+    for t in candidates:
+        if t.guard is None or case.at(event.date).holds(t.guard):
+            case.enter(t.target, event.date, event.event)
+            result.accepted.add(index)
+            return
+    why = "no transition applies" if candidates else "not allowed"
+    result.refused[index] = Violation(
+        case.proc.id, "illegal_event", event.date,
+        f"'{event.event}' recorded while the case was at '{state.title}' ({why} there)",
+        state.id, event.event, state.clauses or case.proc.clauses)

@@ -1,0 +1,89 @@
+"""Runtime results: what a pupil needs, from whom, by when, and what was missed.
+
+Both the interpreter and the generated checkers return these, so the two can be compared
+value for value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+DUE, OVERDUE, DONE, VIOLATED = "due", "overdue", "done", "violated"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One required action: from a rule's obligation or a procedure's current state."""
+
+    source: str  # "rule" | "procedure"
+    source_id: str
+    action: str
+    role: str | None
+    due: dt.date | None
+    status: str
+    clauses: tuple[str, ...] = ()
+    statute: str | None = None
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """Something the case log shows was done wrongly or not at all."""
+
+    procedure: str
+    kind: str  # illegal_event | no_open_case | deadline_missed | invariant
+    date: dt.date
+    message: str
+    state: str | None = None
+    event: str | None = None
+    clauses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOutcome:
+    rule: str
+    fires: bool
+    onset: dt.date | None
+    actions: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    date: dt.date
+    trigger: str  # an event name, "opened" or "deadline"
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOutcome:
+    procedure: str
+    opened: dt.date
+    state: str
+    entered: dt.date
+    closed: bool
+    history: tuple[Step, ...] = ()
+    actions: tuple[Action, ...] = ()
+    violations: tuple[Violation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PupilResult:
+    upn: str
+    as_of: dt.date
+    rules: tuple[RuleOutcome, ...] = ()
+    cases: tuple[CaseOutcome, ...] = ()
+    violations: tuple[Violation, ...] = ()
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        out = [a for r in self.rules for a in r.actions]
+        return tuple(out + [a for c in self.cases for a in c.actions])
+
+    @property
+    def all_violations(self) -> tuple[Violation, ...]:
+        return self.violations + tuple(v for c in self.cases for v in c.violations)
+
+    def state_of(self, procedure: str) -> str | None:
+        states = [c.state for c in self.cases if c.procedure == procedure]
+        return states[-1] if states else None
