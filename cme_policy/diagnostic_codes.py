@@ -166,12 +166,45 @@ CODES: dict[str, Code] = {c.code: c for c in (
     # V — vocabulary
     Code("V001", "role-without-holder", WARNING,
          "A role does not say who holds it."),
+    # G — procedure graphs: states, transitions, deadlines, guards and invariants
+    Code("G001", "unreachable-state", ERROR,
+         "A state cannot be reached from the procedure's initial state by any transition or "
+         "deadline escalation."),
+    Code("G002", "dead-end-state", ERROR,
+         "A state that is not final has no transition and no deadline that escalates, so a case "
+         "that enters it can never move on."),
+    Code("G003", "final-state-with-exits", ERROR,
+         "A final state has transitions or a deadline, although a case ends there."),
+    Code("G004", "no-way-to-finish", ERROR,
+         "No final state can be reached from a state, because its paths only go round a loop "
+         "(a state that can reach a dead end is reported by G002 instead)."),
+    Code("G005", "deadline-escalates-nowhere", ERROR,
+         "A deadline has neither `escalate_to` nor `action`, so nothing happens when it passes; "
+         "one with an `action` but no `escalate_to` is allowed, as it reports that action as "
+         "overdue."),
+    Code("G006", "overlapping-guards", ERROR,
+         "Two transitions from one state on the same event can both apply, in a situation of "
+         "true/false and enum facts that the message gives (guards reading anything else are "
+         "not checked)."),
+    Code("G007", "guard-gap", WARNING,
+         "Two or more transitions from one state on the same event are all guarded, and in a "
+         "situation that the message gives none of them applies."),
+    Code("G008", "shadowed-transition", ERROR,
+         "A transition can never be taken, because an earlier transition from the same state on "
+         "the same event applies whenever it would (or its guard never holds)."),
+    Code("G009", "invariant-broken", ERROR,
+         "A declared invariant does not hold on the procedure's graph, checked by dominance; "
+         "the message gives a counterexample path."),
+    Code("G010", "vacuous-invariant", WARNING,
+         "An invariant can never fail, so it says nothing: its state cannot be reached, a "
+         "`before_leaving` state is never left, or the state to pass is the state itself or the "
+         "initial state."),
 )}
 
 FAMILIES: dict[str, str] = {
     "L": "L — load", "S": "S — shape", "X": "X — expression syntax",
     "T": "T — types and units", "N": "N — names", "C": "C — clauses",
-    "P": "P — parameters", "V": "V — vocabulary",
+    "P": "P — parameters", "V": "V — vocabulary", "G": "G — procedure graphs",
 }
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "diagnostics"
@@ -312,9 +345,9 @@ annotations. Errors make `check` exit 1; warnings do not.
 
 Codes are grouped by family: **L** load (bytes and YAML), **S** shape (keys and scalar
 types), **X** expression syntax, **T** types and units, **N** names, **C** clauses of the
-policy text, **P** parameters, **V** vocabulary. Each example below is the real output of a
-case of the golden corpus in `tests/diagnostics/`: a minimal valid policy (`base/`) with one
-fault added.
+policy text, **P** parameters, **V** vocabulary, **G** procedure graphs. Each example below
+is the real output of a case of the golden corpus in `tests/diagnostics/`: a minimal valid
+policy (`base/`) with one fault added.
 """
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 from cme_policy.analysis.environment import build_env
+from cme_policy.analysis.procedures import check_procedures
 from cme_policy.analysis.references import check_references, check_unused
 from cme_policy.analysis.traceability import Coverage, check_traceability
 from cme_policy.analysis.typing_pass import check_types
@@ -75,5 +76,6 @@ def _check(root: Path) -> CheckResult:
     check_types(policy, env, sink)
     coverage = check_traceability(policy, sink)
     if not sink.has_errors:
+        check_procedures(policy, env, sink)
         check_unused(policy, env, sink)
     return CheckResult(policy, sink.sorted(), cache, coverage, env)

@@ -13,7 +13,7 @@ from cme_policy.diagnostic_codes import CODES, FAMILIES, case_dirs, expected_lin
 
 PACKAGE = Path(cme_policy.__file__).parent
 DOCS = PACKAGE.parent / "docs" / "diagnostics.md"
-CODE_LITERAL = re.compile(r"""["']([LSXTNCPV]\d{3})["']""")
+CODE_LITERAL = re.compile(r"""["']([LSXTNCPVG]\d{3})["']""")
 GOLDEN_CODE = re.compile(r"\b(error|warning)\[([A-Z]\d{3})\]$")
 
 
