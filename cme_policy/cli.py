@@ -45,6 +45,29 @@ def check(directory: Path, fmt: str) -> None:
     sys.exit(EXIT_OK if not result.errors else EXIT_ERRORS)
 
 
+@cli.command("test")
+@click.argument("directory", required=False, default="policy", type=POLICY_DIR)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="How to print the results and the coverage.")
+def scenario_tests(directory: Path, fmt: str) -> None:
+    """Check the policy, then run its scenarios and report rule, state, transition and
+    clause coverage. Exit 0 when every scenario passes, 1 otherwise."""
+    from cme_policy.scenarios import render_json as scenarios_json
+    from cme_policy.scenarios import render_text as scenarios_text
+    from cme_policy.scenarios import run_scenarios
+
+    result = check_policy(directory)
+    if not result.ok or result.policy is None:
+        _report(result, fmt, str(directory))
+        sys.exit(EXIT_ERRORS)
+    if fmt == "text":
+        click.echo(f"{directory}: {len(result.warnings)} warning(s) "
+                   "(`cme-policy check` lists them)")
+    report = run_scenarios(result.policy, directory)
+    click.echo(scenarios_json(report) if fmt == "json" else scenarios_text(report))
+    sys.exit(EXIT_OK if report.ok else EXIT_ERRORS)
+
+
 def main() -> None:
     """Entry point: usage errors exit 2, internal errors exit 3 — never a bare traceback."""
     try:

@@ -221,19 +221,33 @@ SCENARIO_MARKS = Obj("scenario marks", {
     "from": _req(DATE_S, "the first school day the marks start on"),
     "sessions": _req(TEXT, "two marks per school day, e.g. '/\\ /\\ NN NN'"),
 })
+EXPECTED_ACTION = Obj("expected action", {
+    "rule": _f(REF, "the rule the action comes from"),
+    "procedure": _f(REF, "the procedure the action comes from"),
+    "action": _f(TEXT, "the action's words"),
+    "role": _f(REF, "the role responsible"),
+    "due": _f(TEXT, "the due date, YYYY-MM-DD, or none"),
+    "status": _f(REF, "due, overdue or done"),
+    "state": _f(REF, "the procedure state the action belongs to"),
+})
+EXPECTED_VIOLATION = Obj("expected violation", {
+    "procedure": _f(REF), "kind": _f(REF, "illegal_event, no_open_case, deadline_missed or "
+                                           "invariant"),
+    "event": _f(REF), "state": _f(REF), "date": _f(DATE_S),
+})
 SCENARIO = Obj("scenario", {
     "title": _req(TEXT),
     "given": _f(Obj("scenario given", {
         "pupil": _f(Named(EXPR), "fact → value"),
         "marks": _f(ListOf(SCENARIO_MARKS)),
         "events": _f(ListOf(SCENARIO_EVENT)),
-        "calendar": _f(TEXT, "a calendar file, relative to the scenario file"),
+        "calendar": _f(TEXT, "a calendar file, relative to the policy directory"),
     })),
     "as_of": _req(DATE_S),
     "expect": _req(Obj("scenario expectation", {
-        "actions": _f(ListOf(Named(TEXT, key_kind="field"))),
-        "states": _f(Named(TEXT)),
-        "violations": _f(ListOf(Named(TEXT, key_kind="field"))),
+        "actions": _f(ListOf(EXPECTED_ACTION), "the complete list of actions expected"),
+        "states": _f(Named(REF), "procedure → state of its latest case, or none"),
+        "violations": _f(ListOf(EXPECTED_VIOLATION), "the complete list of violations"),
         "fires": _f(ListOf(REF)),
         "not_fires": _f(ListOf(REF)),
         "nothing": _f(BOOLEAN),
