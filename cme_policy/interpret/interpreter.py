@@ -8,7 +8,7 @@ what is due or overdue, and what the case log shows was done wrongly.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Sequence
+from typing import Callable, Sequence
 
 from cme_policy.interpret.evaluate import Evaluator
 from cme_policy.interpret.procedures import Replay, replay
@@ -42,16 +42,36 @@ class Interpreter:
             return cache[day]
 
         rules = tuple(evaluate_rule(self.world, r, at(as_of), log) for r in self.policy.rules)
-        replays = {p.id: replay(self.world, p, _openers(self.policy, rules, p.id), log, at, as_of)
+        checkpoints = _checkpoints(marks, log, as_of)
+        replays = {p.id: replay(self.world, p, self._openers(p, checkpoints, at, log), log, at,
+                                as_of)
                    for p in self.policy.procedures}
         cases = tuple(c for p in self.policy.procedures for c in replays[p.id].cases)
         return PupilResult(pupil.upn, as_of, rules, cases, _log_violations(self.world, log,
                                                                             replays, as_of))
 
 
-def _openers(policy: m.Policy, rules: Sequence[RuleOutcome], procedure: str) -> list[dt.date]:
-    opens = {r.id for r in policy.rules if r.opens == procedure}
-    return [o.onset for o in rules if o.fires and o.rule in opens and o.onset is not None]
+    def _openers(self, proc: m.Procedure, checkpoints: Sequence[dt.date],
+                 at: Callable[[dt.date], Evaluator], log: Sequence[CaseEvent]) -> list[dt.date]:
+        """The onsets of the rules that open this procedure, wherever they held at a checkpoint."""
+        onsets: set[dt.date] = set()
+        for rule in (r for r in self.policy.rules if r.opens == proc.id):
+            for day in checkpoints:
+                outcome = evaluate_rule(self.world, rule, at(day), log)
+                if outcome.fires and outcome.onset is not None:
+                    onsets.add(outcome.onset)
+        return sorted(onsets)
+
+
+def _checkpoints(marks: PupilMarks, log: Sequence[CaseEvent], as_of: dt.date) -> list[dt.date]:
+    """Days on which a rule that opens a case is looked at: the as-of date, the pupil's last
+    day with marks, and the date of every logged event — so a case, once opened, outlives
+    the condition that opened it, without the rule being evaluated on every past day."""
+    days = {as_of} | {e.date for e in log if e.date <= as_of}
+    last = marks.last_marked_day(as_of)
+    if last is not None:
+        days.add(last)
+    return sorted(days)
 
 
 def _log_violations(world: World, log: Sequence[CaseEvent], replays: dict[str, Replay],

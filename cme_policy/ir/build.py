@@ -63,6 +63,9 @@ class Builder:
             if isinstance(entry.value, YSeq):
                 out += [(f"{entry.key}={i.value}", i.span) for i in entry.value.items
                         if isinstance(i, YScalar)]
+                out += [(f"{entry.key}#{n}", i.span) for n, i in enumerate(entry.value.items)]
+            elif isinstance(entry.value, YMap):
+                out += [(f"{entry.key}.{e.key}", e.key_span) for e in entry.value.entries]
             elif isinstance(entry.value, YScalar):
                 out.append((f"{entry.key}={entry.value.value}", entry.value.span))
         return tuple(out)
@@ -304,7 +307,13 @@ def _expectation(b: Builder, node: YMap) -> m.Expectation:
         return tuple(_pairs(i) for i in (seq.items if isinstance(seq, YSeq) else ()))
     return m.Expectation(rows("actions"), _pairs(node.get("states")), rows("violations"),
                          b.texts(node, "fires"), b.texts(node, "not_fires"),
-                         b.flag(node, "nothing", False), node.span)
+                         b.flag(node, "nothing", False), _written(node), node.span, b.refs(node))
+
+
+def _written(node: YMap) -> tuple[str, ...]:
+    """The expectation keys written, so that `actions: []` means "no actions", not "unchecked"."""
+    return tuple(e.key for e in node.entries if e.key != "nothing" or (
+        isinstance(e.value, YScalar) and e.value.value.lower() == "true"))
 
 
 def _la_profile(b: Builder, node: YMap) -> m.LAProfile:

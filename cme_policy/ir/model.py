@@ -319,14 +319,16 @@ class ScenarioEvent(Located):
 
 
 @dataclass(frozen=True, slots=True)
-class Expectation:
+class Expectation(Located):
     actions: tuple[tuple[tuple[str, str], ...], ...] = ()
     states: tuple[tuple[str, str], ...] = ()
     violations: tuple[tuple[tuple[str, str], ...], ...] = ()
     fires: tuple[str, ...] = ()
     not_fires: tuple[str, ...] = ()
     nothing: bool = False
+    written: tuple[str, ...] = ()
     span: Span = _span()
+    refs: Refs = _refs()
 
 
 @dataclass(frozen=True, slots=True)

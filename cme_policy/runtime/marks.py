@@ -314,6 +314,14 @@ class PupilMarks:
             return None
         return self.table.code(self.text[2 * self.calendar.school_day_index(d) + offset])
 
+    def last_marked_day(self, as_of: date) -> date | None:
+        """The last school day on or before as_of with any mark (None when there is none)."""
+        if as_of < self.calendar.first_school_day:
+            return None
+        days = self.calendar.school_days_between(self.calendar.first_school_day, as_of) + 1
+        end = len(self.text[: 2 * days].rstrip(NO_MARK))
+        return self.calendar.school_day_at((end - 1) // 2) if end else None
+
     def sessions(self) -> Iterator[tuple[date, str, str]]:
         """Every marked session as (date, session, code), the inverse of `from_sessions`."""
         for pos, char in enumerate(self.text):
