@@ -58,7 +58,7 @@ class World:
                     as_of: dt.date) -> dict[str, tuple[object, dt.date | None]]:
         """Each fact's value and the date it was last set (None: known from the pupils file)."""
         facts: dict[str, tuple[object, dt.date | None]] = {k: (v, None) for k, v in static.items()}
-        for event in sorted(events):
+        for event in sorted(events, key=lambda e: e.date):  # same-day events keep log order
             if event.date > as_of:
                 break
             for name, value in self.event_sets.get(event.event, ()):
