@@ -58,3 +58,11 @@ def test_bundled_scenarios_pass_with_full_coverage() -> None:
                                                 cov.transitions_never_taken)
     assert cov.rules_figure.total >= 20
     assert cov.transitions_never_taken == []
+
+
+def test_clause_text_stops_at_the_next_heading() -> None:
+    result = check_policy(POLICY)
+    assert result.policy is not None
+    clauses = {c.id: c.text for c in result.policy.clauses}
+    assert clauses["overview-3"].endswith("Designated Safeguarding Lead (DSL).")
+    assert "#" not in "".join(clauses.values())

@@ -1,7 +1,7 @@
 """Load stage: the policy text (Markdown) → clauses with stable ids.
 
 A clause starts at a `{#clause-id}` marker — at the start of a line, of a list item, or at the
-end of a heading — and runs to the next marker. The markers are removed from the text; a
+end of a heading — and runs to the next marker or heading. The markers are removed from the text; a
 marker anywhere else (say, quoted in prose) is left alone.
 """
 
@@ -36,6 +36,9 @@ def parse_policy_text(path: str, text: str, sink: DiagnosticSink) -> list[TextCl
         stripped = line.strip()
         if stripped.startswith("#"):
             heading = MARKER.sub("", stripped.lstrip("#")).strip()
+            if current is not None:  # a heading ends the clause before it
+                clauses.append(_close(current))
+                current = None
         match = LEADING.match(line) or HEADING_END.match(line)
         if match is not None:
             if current is not None:
