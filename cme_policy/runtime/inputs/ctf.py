@@ -1,0 +1,267 @@
+"""Runtime: session marks from a Common Transfer File (CTF, SI 2005/1437) XML.
+
+Only the attendance part of a CTF is read. A CTF carries, per pupil and year, attendance
+*summaries* (sessions possible, authorised and unauthorised absence) and, when the sending
+MIS includes them, the *session marks* as a string with its start date. cme-policy needs the
+marks; a file with summaries only gets one precise error naming what is missing.
+
+The DfE CTF specification's element names were written here from memory of the published
+spec and could not be checked against it: every name the reader looks for is in
+`CTF_ELEMENTS`, with alternatives, so a correction is a one-line change (docs/data-formats.md).
+
+Security: the file is parsed with expat directly; a DOCTYPE or ENTITY declaration is refused
+(before parsing, and again by the parser's handlers), so no entity expansion can happen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from xml.parsers import expat
+
+from stdnum.gb import upn as stdnum_upn
+
+from cme_policy.runtime.calendar import CalendarError, SchoolCalendar
+from cme_policy.runtime.marks import NO_MARK, CodeTable, PupilMarks
+
+__all__ = ["CTF_ELEMENTS", "CtfError", "CtfPupil", "CtfRead", "CtfYear", "read_ctf_attendance"]
+
+CTF_ELEMENTS: dict[str, tuple[str, ...]] = {
+    "root": ("CTfile",),
+    "pupil_data": ("CTFpupilData",),
+    "pupil": ("Pupil",),
+    "upn": ("UPN",),
+    "attendance": ("Attendance",),
+    "year_data": ("YearData", "SessionAttendance", "AttendSessions"),
+    "year": ("Year",),
+    "start_date": ("AttendanceStartDate", "StartDate"),
+    "marks": ("AttendanceMarks", "SessionMarks", "Marks"),
+    "possible": ("SessionsPossible", "PossibleSessions", "Sessions"),
+    "authorised": ("SessionsAuthorised", "AuthorisedAbsence"),
+    "unauthorised": ("SessionsUnauthorised", "UnauthorisedAbsence"),
+    "attended": ("SessionsAttended", "AttendedSessions"),
+}
+"""Logical name -> element names accepted for it (first is the one we believe the spec uses)."""
+
+SUMMARY_KEYS = ("possible", "authorised", "unauthorised", "attended")
+FILLERS = frozenset("- *")
+"""Characters of a marks string that mean "no session" (weekend, holiday, not on roll)."""
+
+_REFUSED = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DATE_HINT = "write the start date as YYYY-MM-DD"
+
+
+class CtfError(ValueError):
+    """A CTF that cannot be read at all: where and why."""
+
+    def __init__(self, path: str, line: int, message: str, hint: str | None = None) -> None:
+        super().__init__(f"{path}:{line}: error: {message}")
+        self.path, self.line, self.message, self.hint = path, line, message, hint
+
+
+@dataclass
+class _Node:
+    tag: str
+    line: int
+    text: str = ""
+    children: list[_Node] = field(default_factory=list)
+
+    def find(self, key: str) -> _Node | None:
+        names = CTF_ELEMENTS[key]
+        return next((c for c in self.children if c.tag in names), None)
+
+    def find_all(self, key: str) -> list[_Node]:
+        names = CTF_ELEMENTS[key]
+        return [c for c in self.children if c.tag in names]
+
+
+@dataclass(frozen=True)
+class CtfYear:
+    """One `<YearData>`: summaries and, when present, the marks string and its start date."""
+
+    line: int
+    year: str | None
+    start_date: dt.date | None
+    marks: str | None
+    summaries: dict[str, int]
+
+
+@dataclass(frozen=True)
+class CtfPupil:
+    upn: str
+    line: int
+    years: tuple[CtfYear, ...]
+
+
+@dataclass
+class CtfRead:
+    """Every pupil's attendance in the file, and every problem found (path:line: message)."""
+
+    path: str
+    pupils: list[CtfPupil]
+    errors: list[tuple[int, str, str]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def lay(self, table: CodeTable, calendar: SchoolCalendar
+            ) -> tuple[dict[str, PupilMarks], list[tuple[int, str, str]]]:
+        """Each pupil's marks on `calendar`: two chars per calendar day from the start date."""
+        out: dict[str, PupilMarks] = {}
+        errors: list[tuple[int, str, str]] = []
+        for pupil in self.pupils:
+            slots = bytearray(NO_MARK.encode("ascii") * (2 * calendar.school_day_count))
+            for year in pupil.years:
+                if year.marks is None or year.start_date is None:
+                    continue
+                _lay_year(year, table, calendar, slots, errors)
+            out[pupil.upn] = PupilMarks(calendar, table, slots.decode("ascii"))
+        return out, errors
+
+
+def _lay_year(year: CtfYear, table: CodeTable, calendar: SchoolCalendar, slots: bytearray,
+              errors: list[tuple[int, str, str]]) -> None:
+    assert year.marks is not None and year.start_date is not None
+    text = year.marks
+    if len(text) % 2:
+        errors.append((year.line, f"the marks string has {len(text)} characters, an odd number",
+                       "a CTF marks string has two characters (AM, PM) per day"))
+        return
+    for k in range(0, len(text), 2):
+        d = year.start_date + dt.timedelta(days=k // 2)
+        for off in (0, 1):
+            c = text[k + off]
+            if c in FILLERS:
+                continue
+            if c not in table:
+                where = f"{d} {('AM', 'PM')[off]}"
+                errors.append((year.line, f"unknown attendance code {c!r} for {where}",
+                               f"known codes: {' '.join(table.codes)}"))
+                continue
+            try:
+                school = calendar.is_school_day(d)
+                reason = None if school else calendar.non_school_reason(d)
+            except CalendarError as exc:
+                errors.append((year.line, f"mark {c!r} for {d}: {exc.message}", exc.hint or ""))
+                return
+            if not school:
+                if c != "#":
+                    where = f"{d.strftime('%A')} {d} {('AM', 'PM')[off]}"
+                    message = f"mark {c!r} for {where}: not a school day ({reason})"
+                    errors.append((year.line, message,
+                                   "check the calendar file against the sending school's"))
+                continue
+            slots[2 * calendar.school_day_index(d) + off] = ord(table.char(c))
+
+
+def _parse(path: str, data: bytes) -> _Node:
+    """Parse with expat into a small tree that remembers line numbers."""
+    found = _REFUSED.search(data)
+    if found:
+        line = data.count(b"\n", 0, found.start()) + 1
+        raise CtfError(path, line, "the CTF declares a DOCTYPE or ENTITY, which is refused",
+                       "a CTF needs neither; remove the declaration")
+    parser = expat.ParserCreate()
+    stack: list[_Node] = []
+    roots: list[_Node] = []
+
+    def start(name: str, _attrs: dict[str, str]) -> None:
+        node = _Node(name.rsplit(":", 1)[-1].rsplit("}", 1)[-1], parser.CurrentLineNumber)
+        (stack[-1].children if stack else roots).append(node)
+        stack.append(node)
+
+    def end(_name: str) -> None:
+        node = stack.pop()
+        node.text = node.text.strip()
+
+    def chars(text: str) -> None:
+        if stack:
+            stack[-1].text += text
+
+    def refuse(*_args: object) -> None:
+        raise CtfError(path, parser.CurrentLineNumber, "DTDs and entities are refused")
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise CtfError(path, exc.lineno, f"the CTF is not well-formed XML: "
+                       f"{expat.ErrorString(exc.code)}") from None
+    if not roots:
+        raise CtfError(path, 1, "the file has no XML element")
+    return roots[0]
+
+
+def read_ctf_attendance(path: str | os.PathLike[str]) -> CtfRead:
+    """Read every pupil's attendance from a CTF; summaries without marks are an error."""
+    p = os.fspath(path)
+    with open(p, "rb") as fh:
+        data = fh.read()
+    root = _parse(p, data)
+    errors: list[tuple[int, str, str]] = []
+    if root.tag not in CTF_ELEMENTS["root"]:
+        raise CtfError(p, root.line, f"the root element is <{root.tag}>, not <CTfile>",
+                       "is this a Common Transfer File?")
+    data_node = root.find("pupil_data")
+    if data_node is None:
+        raise CtfError(p, root.line, "the CTF has no <CTFpupilData>")
+    pupils: list[CtfPupil] = []
+    for node in data_node.find_all("pupil"):
+        upn_node = node.find("upn")
+        if upn_node is None or not upn_node.text:
+            errors.append((node.line, "a <Pupil> has no <UPN>", "every pupil needs a UPN"))
+            continue
+        upn = stdnum_upn.compact(upn_node.text)
+        if not stdnum_upn.is_valid(upn):
+            errors.append((upn_node.line, f"UPN {upn_node.text!r} is not valid",
+                           "check the UPN (see docs/data-formats.md)"))
+            continue
+        years = _years(node, upn, errors)
+        pupils.append(CtfPupil(upn, node.line, tuple(years)))
+    return CtfRead(p, pupils, errors)
+
+
+def _years(node: _Node, upn: str, errors: list[tuple[int, str, str]]) -> list[CtfYear]:
+    attendance = node.find("attendance")
+    if attendance is None:
+        errors.append((node.line, f"pupil {upn} has no <Attendance> element",
+                       "the sending school's CTF must include attendance"))
+        return []
+    years: list[CtfYear] = []
+    for yd in attendance.find_all("year_data") or [attendance]:
+        summaries: dict[str, int] = {}
+        for key in SUMMARY_KEYS:
+            s = yd.find(key)
+            if s is not None and s.text.isdigit():
+                summaries[key] = int(s.text)
+        marks_node, start_node = yd.find("marks"), yd.find("start_date")
+        year_node = yd.find("year")
+        start: dt.date | None = None
+        if start_node is not None:
+            try:
+                start = dt.date.fromisoformat(start_node.text)
+            except ValueError:
+                errors.append((start_node.line, f"start date {start_node.text!r} is not a date",
+                               _DATE_HINT))
+        if marks_node is None or not marks_node.text:
+            have = ", ".join(CTF_ELEMENTS[k][0] for k in SUMMARY_KEYS if k in summaries)
+            what = f"attendance summaries ({have})" if have else "no attendance summaries"
+            message = (f"the CTF has {what} for pupil {upn} but no session marks"
+                       " (<AttendanceMarks> with <AttendanceStartDate>): cme-policy needs"
+                       " per-session marks")
+            hint = ("export the CTF with session attendance marks, or export the marks"
+                    " as marks.csv (upn,date,session,code)")
+            errors.append((yd.line, message, hint))
+        elif start_node is None:
+            message = f"pupil {upn} has <AttendanceMarks> but no <AttendanceStartDate>"
+            errors.append((marks_node.line, message, "the marks cannot be dated without it"))
+        years.append(CtfYear(yd.line, year_node.text if year_node is not None else None, start,
+                             marks_node.text if marks_node is not None else None, summaries))
+    return years
