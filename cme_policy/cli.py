@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -45,6 +46,23 @@ def check(directory: Path, fmt: str) -> None:
     sys.exit(EXIT_OK if not result.errors else EXIT_ERRORS)
 
 
+@cli.command()
+@click.argument("directory", required=False, default="policy", type=POLICY_DIR)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("generated"),
+              show_default=True, help="Directory whose python/ and MANIFEST.json are generated.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1 with a diff when OUT is stale.")
+def build(directory: Path, out: Path, check_only: bool) -> None:
+    """Check the policy, then generate every backend's output into OUT, all or nothing."""
+    from cme_policy.build import run_build
+
+    result = check_policy(directory)
+    if not result.ok or result.policy is None:
+        _report(result, "text", str(directory))
+        sys.exit(EXIT_ERRORS)
+    sys.exit(run_build(result.policy, directory, out, check_only, click.echo))
+
+
 @cli.command("test")
 @click.argument("directory", required=False, default="policy", type=POLICY_DIR)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
@@ -66,6 +84,53 @@ def scenario_tests(directory: Path, fmt: str) -> None:
     report = run_scenarios(result.policy, directory)
     click.echo(scenarios_json(report) if fmt == "json" else scenarios_text(report))
     sys.exit(EXIT_OK if report.ok else EXIT_ERRORS)
+
+
+@cli.command("run")
+@click.argument("directory", required=False, default="policy", type=POLICY_DIR)
+@click.option("--pupils", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="Pupils CSV: upn,date_of_birth,admission_date,…")
+@click.option("--marks", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="Attendance marks CSV: upn,date,session,code")
+@click.option("--events", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Case log CSV: upn,date,event,role")
+@click.option("--calendar", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="School calendar YAML")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="The date of the check (YYYY-MM-DD)")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the action list to this file (atomically) instead of stdout.")
+@click.option("--skip-invalid", is_flag=True,
+              help="Report invalid rows and go on without them (default: stop, write nothing).")
+def run_command(directory: Path, pupils: Path, marks: Path, events: Path | None,
+                calendar: Path, as_of: dt.datetime, fmt: str, output: Path | None,
+                skip_invalid: bool) -> None:
+    """Screen a school's exports and audit its case log: who needs which CME action, from
+    whom, by when, and what was missed."""
+    from cme_policy.build import source_label
+    from cme_policy.screening.job import RunOptions, run_job
+    result = check_policy(directory)
+    if not result.ok or result.policy is None:
+        _report(result, "text", str(directory))
+        sys.exit(EXIT_ERRORS)
+    options = RunOptions(pupils, marks, calendar, as_of.date(), events, fmt, output,
+                         skip_invalid, progress=sys.stderr.isatty())
+    echo = lambda text: click.echo(text, err=True)  # noqa: E731 - diagnostics go to stderr
+    sys.exit(run_job(result.policy, source_label(directory), options, echo))
+
+
+@cli.command()
+@click.option("--pupils", type=click.IntRange(min=1), required=True,
+              help="How many synthetic pupils.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--policy", "policy_dir", type=POLICY_DIR, default="policy", show_default=True)
+def sample(pupils: int, out: Path, seed: int, policy_dir: Path) -> None:
+    """Write a synthetic school (pupils, calendar, marks, case log) to try `run` on."""
+    from cme_policy.sample import sample_main
+    sys.exit(sample_main(pupils, out, seed=seed, policy_dir=policy_dir, echo=click.echo))
 
 
 def main() -> None:

@@ -1,0 +1,38 @@
+"""Load the generated checkers for a policy: compiled now from the IR, imported from a
+temporary directory under a unique module name, so `run` never uses a stale `generated/`."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+from types import ModuleType
+
+from cme_policy.backends import python as python_backend
+from cme_policy.ir.model import Policy
+
+PACKAGE_DIR = "python/policy_checks/"
+
+
+def load_checkers(policy: Policy, source: str) -> ModuleType:
+    files = python_backend.generate(policy, source)
+    digest = hashlib.sha256("".join(sorted(files)).encode() + "".join(
+        files[k] for k in sorted(files)).encode()).hexdigest()[:16]
+    name = f"_cme_checks_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    root = Path(tempfile.mkdtemp(prefix="cme-checks-")) / "policy_checks"
+    for rel, text in files.items():
+        if rel.startswith(PACKAGE_DIR):
+            target = root / rel[len(PACKAGE_DIR):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, root / "__init__.py",
+                                                  submodule_search_locations=[str(root)])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,115 @@
+"""The `run` job: read and validate every input, screen every pupil, report the actions.
+
+All-or-nothing by default: one bad row anywhere stops the run with every bad row listed and
+no output written; `skip_invalid` reports them and goes on without them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Sequence, TypeVar
+
+import click
+
+from cme_policy.ir.model import Policy
+from cme_policy.runtime.calendar import CalendarError, SchoolCalendar
+from cme_policy.runtime.calendar_file import load_calendar
+from cme_policy.runtime.pupil import Pupil
+from cme_policy.runtime.readers import (DataError, InputSchema, MarksRead, read_events, read_marks,
+                                        read_pupils)
+from cme_policy.screening.checkers import load_checkers
+from cme_policy.screening.output import render, write_atomically
+from cme_policy.screening.rows import Row, Summary, rows_for
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    pupils: Path
+    marks: Path
+    calendar: Path
+    as_of: dt.date
+    events: Path | None = None
+    fmt: str = "table"
+    output: Path | None = None
+    skip_invalid: bool = False
+    progress: bool = False
+
+
+def run_job(policy: Policy, source: str, options: RunOptions, echo: Echo) -> int:
+    """Exit code 0 when the screen ran; 1 when inputs were invalid (and nothing was written)."""
+    try:
+        calendar = load_calendar(options.calendar)
+    except CalendarError as exc:
+        echo(str(exc))
+        return 1
+    schema = InputSchema.from_policy(policy)
+    pupils = read_pupils(options.pupils, schema)
+    marks = _read_marks(options, schema, calendar, pupils.pupils)
+    events = read_events(options.events, schema, pupils.pupils) if options.events else None
+    reads = [r for r in (pupils, marks, events) if r is not None]
+    errors = [e for r in reads for e in r.errors]
+    omitted = sum(r.errors_omitted for r in reads)
+    if errors or omitted:
+        _report_errors(errors, omitted, echo)
+        if not options.skip_invalid:
+            echo("nothing was written: fix the rows above, or run with --skip-invalid")
+            return 1
+    checkers = load_checkers(policy, source)
+    summary = Summary(pupils_in=pupils.counts.pupils_read + pupils.counts.pupils_skipped,
+                      pupils_skipped=pupils.counts.pupils_skipped)
+    rows: list[Row] = []
+    for upn, pupil in _with_progress(pupils.pupils.items(), options.progress, "screening"):
+        pupil_marks = marks.for_pupil(upn, calendar, checkers.CODE_TABLE)
+        log = events.events.get(upn, []) if events else []
+        result = checkers.evaluate(pupil, pupil_marks, log, calendar, options.as_of)
+        rows += rows_for(result, policy)
+        summary.pupils_screened += 1
+    rows.sort(key=Row.sort_key)
+    summary.add(rows)
+    _emit(rows, options, echo)
+    for line in summary.lines():
+        click.echo(line, err=True)
+    return 0 if summary.reconciles else 1
+
+
+def _read_marks(options: RunOptions, schema: InputSchema, calendar: SchoolCalendar,
+                pupils: Mapping[str, Pupil]) -> MarksRead:
+    if not options.progress:
+        return read_marks(options.marks, schema, calendar, pupils)
+    with click.progressbar(length=0, label="reading marks", file=sys.stderr,
+                           show_pos=True) as bar:
+        return read_marks(options.marks, schema, calendar, pupils,
+                          progress=lambda rows: bar.update(rows - bar.pos))
+
+
+T = TypeVar("T")
+
+
+def _with_progress(items: Iterable[T], show: bool, label: str) -> Iterable[T]:
+    if not show:
+        yield from items
+        return
+    listed = list(items)
+    with click.progressbar(listed, label=label, file=sys.stderr) as bar:
+        yield from bar
+
+
+def _report_errors(errors: Sequence[DataError], omitted: int, echo: Echo) -> None:
+    for error in errors:
+        echo(str(error))
+    more = f" (and {omitted} more not shown)" if omitted else ""
+    echo(f"{len(errors)} invalid row(s){more}")
+
+
+def _emit(rows: Sequence[Row], options: RunOptions, echo: Echo) -> None:
+    text = render(rows, options.fmt)
+    if options.output is not None:
+        write_atomically(options.output, text)
+        click.echo(f"wrote {len(rows)} row(s) to {options.output}", err=True)
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,94 @@
+"""One output row per (pupil, required action or violation), ordered by urgency."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable
+
+from cme_policy.ir import model as m
+from cme_policy.runtime.results import DONE, DUE, OVERDUE, VIOLATED, PupilResult
+
+URGENCY = {OVERDUE: 0, VIOLATED: 1, DUE: 2, DONE: 3}
+FIELDS = ("upn", "source", "id", "state", "action", "role", "due", "status", "clauses",
+          "statute")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    upn: str
+    source: str  # rule | procedure
+    id: str
+    state: str
+    action: str
+    role: str
+    due: dt.date | None
+    status: str
+    clauses: str
+    statute: str
+
+    def values(self) -> dict[str, str]:
+        return {"upn": self.upn, "source": self.source, "id": self.id, "state": self.state,
+                "action": self.action, "role": self.role,
+                "due": self.due.isoformat() if self.due else "", "status": self.status,
+                "clauses": self.clauses, "statute": self.statute}
+
+    def sort_key(self) -> tuple[int, dt.date, str, str, str]:
+        return (URGENCY.get(self.status, 9), self.due or dt.date.max, self.upn, self.id,
+                self.action)
+
+
+def rows_for(result: PupilResult, policy: m.Policy) -> list[Row]:
+    """Actions from rules and cases, then every violation as a row of status `violated`."""
+    statutes = _statutes(policy)
+    out = [Row(result.upn, a.source, a.source_id, a.state or "", a.action, a.role or "", a.due,
+               a.status, " ".join(a.clauses), a.statute or statutes.get(a.source_id, ""))
+           for a in result.actions]
+    out += [Row(result.upn, "procedure", v.procedure, v.state or "", v.message, "", v.date,
+                VIOLATED, " ".join(v.clauses), statutes.get(v.procedure, ""))
+            for v in result.all_violations]
+    return out
+
+
+def _statutes(policy: m.Policy) -> dict[str, str]:
+    found = {r.id: r.source for r in policy.rules if r.source}
+    for p in policy.procedures:
+        sources = sorted({i.source for i in p.invariants if i.source})
+        if sources:
+            found[p.id] = "; ".join(sources)
+    return found
+
+
+@dataclass
+class Summary:
+    pupils_in: int = 0
+    pupils_screened: int = 0
+    pupils_skipped: int = 0
+    actions_due: int = 0
+    actions_overdue: int = 0
+    actions_done: int = 0
+    violations: int = 0
+
+    def add(self, rows: Iterable[Row]) -> None:
+        for row in rows:
+            if row.status == DUE:
+                self.actions_due += 1
+            elif row.status == OVERDUE:
+                self.actions_overdue += 1
+            elif row.status == DONE:
+                self.actions_done += 1
+            else:
+                self.violations += 1
+
+    def lines(self) -> list[str]:
+        return [
+            f"pupils: {self.pupils_in} in the pupils file, {self.pupils_screened} screened, "
+            f"{self.pupils_skipped} skipped (invalid rows)"
+            + ("" if self.reconciles else "  ← DOES NOT RECONCILE"),
+            f"actions: {self.actions_overdue} overdue, {self.actions_due} due, "
+            f"{self.actions_done} done; violations: {self.violations}",
+        ]
+
+    @property
+    def reconciles(self) -> bool:
+        return self.pupils_in == self.pupils_screened + self.pupils_skipped
