@@ -197,22 +197,22 @@ def check_upn(text: str) -> tuple[str | None, str, str]:
         return stdnum_upn.validate(text), "", ""
     except stdnum_errors.InvalidLength:
         n = len(stdnum_upn.compact(text))
-        return None, f"UPN {text!r} has {n} characters, not 13", \
+        return None, f"the UPN has {n} characters, not 13", \
             "a UPN is a check letter, 3-digit LA number, 4-digit school number and 5 more characters"
     except stdnum_errors.InvalidFormat:
-        return None, f"UPN {text!r} is not in UPN format", \
+        return None, "the UPN is not in UPN format", \
             "after the check letter come 11 digits and a final digit or letter (e.g. B801200005001)"
     except stdnum_errors.InvalidComponent:
         la = stdnum_upn.compact(text)[1:4]
-        return None, f"UPN {text!r} has local authority number {la}, which is not a known LA", \
+        return None, f"the UPN has local authority number {la}, which is not a known LA", \
             "characters 2-4 of a UPN are the issuing LA's number (Leicester is 856)"
     except stdnum_errors.InvalidChecksum:
         compact = stdnum_upn.compact(text)
         right = stdnum_upn.calc_check_digit(compact[1:])
-        hint = f"the check letter for {compact[1:]} is {right}: the UPN was probably mistyped"
-        return None, f"UPN {text!r} has the wrong check letter", hint
+        hint = f"the check letter for these digits is {right}: the UPN was probably mistyped"
+        return None, "the UPN has the wrong check letter", hint
     except stdnum_errors.ValidationError:  # pragma: no cover - future stdnum kinds
-        return None, f"UPN {text!r} is not valid", "check the UPN against the MIS"
+        return None, "the UPN is not valid", "check the UPN against the MIS"
 
 
 def _suggest(word: str, choices: Iterable[str], what: str) -> str:
@@ -409,7 +409,7 @@ def read_pupils(path: PathLike, schema: InputSchema, *,
                 errors.add(line, upn_at + 1, message, hint)
             elif upn in first_line:
                 errors.add(line, upn_at + 1,
-                           f"UPN {upn} is on line {first_line[upn]} as well",
+                           f"the same UPN is on line {first_line[upn]} as well",
                            "a pupil must have one row; remove or merge the duplicate")
             facts: dict[str, FactValue] = {}
             for spec, i in fact_cols:
@@ -602,7 +602,7 @@ def read_marks(path: PathLike, schema: InputSchema, calendar: SchoolCalendar,
             more = f" (and {count - 1} more rows for this UPN)" if count > 1 else ""
             _, message, _hint = check_upn(raw)
             errors.add(first_line, at[0] + 1,
-                       f"marks for UPN {raw!r}, who is not in the pupils file{more}",
+                       f"marks for a UPN that is not in the pupils file{more}",
                        message or "add the pupil to the pupils file, or fix the UPN")
     finally:
         src.close()
@@ -696,7 +696,7 @@ def _slow_mark(row: list[str], line: int, width: int, at: tuple[int, int, int, i
     if old != blank[0] and old != char:
         d = days.calendar.school_day_at(pos // 2)
         errors.add(line, icd + 1,
-                   f"two different marks for UPN {key} on {d.strftime('%A')} {d.isoformat()}"
+                   f"two different marks for this pupil on {d.strftime('%A')} {d.isoformat()}"
                    f" {('AM', 'PM')[off]}: {table.code(chr(old))!r} earlier in the file"
                    f" and {code.strip()!r} here",
                    "a session has one mark: correct the register in the MIS and export again")
@@ -754,7 +754,7 @@ def read_events(path: PathLike, schema: InputSchema, pupils: Mapping[str, Pupil]
             if upn not in pupils:
                 _, message, _h = check_upn(raw_upn)
                 errors.add(line, cols["upn"] + 1,
-                           f"event for UPN {raw_upn!r}, who is not in the pupils file",
+                           "an event for a UPN that is not in the pupils file",
                            message or "add the pupil to the pupils file, or fix the UPN")
                 ok = False
             when: dt.date | None = None
