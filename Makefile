@@ -14,8 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+SAMPLE := examples/sample-school
+AS_OF ?= 2026-02-13
+
+# The main job: check the bundled policy, regenerate generated/, then screen the bundled
+# sample school (synthetic pupils) as of AS_OF and print the action list.
 build: $(STAMP)
 	$(BIN)/cme-policy check policy
+	$(BIN)/cme-policy build policy
+	$(BIN)/cme-policy run policy --pupils $(SAMPLE)/pupils.csv --marks $(SAMPLE)/marks.csv \
+		--events $(SAMPLE)/events.csv --calendar $(SAMPLE)/calendar.yaml --as-of $(AS_OF)
 
 check: $(STAMP)
 	$(BIN)/cme-policy check policy

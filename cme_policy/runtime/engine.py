@@ -1,0 +1,472 @@
+"""Runtime: what generated checkers share — the evaluation context, date arithmetic, and the
+replay of a pupil's case log over a procedure's transition table.
+
+Imports only the standard library and `cme_policy.runtime`, because generated code imports it.
+Generated modules supply tables and guard functions; this module runs them. It is written
+apart from `cme_policy.interpret` on purpose: the differential tests compare the two.
+"""
+
+from __future__ import annotations
+
+import calendar as _months
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from cme_policy.runtime.calendar import SchoolCalendar
+from cme_policy.runtime.marks import PupilMarks
+from cme_policy.runtime.pupil import CaseEvent, Pupil
+from cme_policy.runtime.results import (DONE, DUE, OVERDUE, Action, CaseOutcome, PupilResult,
+                                        RuleOutcome, Step, Violation)
+
+__all__ = [
+    "NO_SINCE", "Ctx", "InvariantSpec", "PolicySpec", "ProcedureSpec", "StateSpec",
+    "audit", "bool_op", "done", "evaluate", "later", "latest", "school_days_before",
+    "school_days_upto", "shift",
+    "shift_opt", "status", "today_compare",
+]
+
+ONE_DAY = timedelta(days=1)
+NO_SINCE: Mapping[str, date] = {}
+"""The since-map of a pupil whose facts all come from the pupils file (never mutated)."""
+
+
+class Ctx:
+    """One pupil on one date: calendar, marks, facts (values and since when) and case log."""
+
+    __slots__ = ("_n", "_raw", "as_of", "calendar", "log", "marks", "memo", "since", "values")
+
+    def __init__(self, calendar: SchoolCalendar, marks: PupilMarks, as_of: date,
+                 values: Mapping[str, object], since: Mapping[str, date],
+                 log: Sequence[CaseEvent] = ()) -> None:
+        self.calendar, self.marks, self.as_of = calendar, marks, as_of
+        self.values, self.since, self.log = values, since, log
+        self.memo: dict[object, object] = {}
+        self._n = -1
+        self._raw: bytes | None = None
+
+    def days(self) -> int:
+        """School days on or before the as-of date: mark-string positions [0, 2*days)."""
+        n = self._n
+        if n < 0:
+            n = self._n = school_days_upto(self.calendar, self.as_of)
+        return n
+
+    def raw(self) -> bytes:
+        """The mark string as bytes, made once, for `bytes.translate` and `count`."""
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = self.marks.text.encode("ascii")
+        return raw
+
+
+# -- values and dates -------------------------------------------------------------------------
+
+
+def later(a: date | None, b: date | None) -> date | None:
+    """The later of two since-dates; None means "since the data began"."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if a >= b else b
+
+
+def latest(*dates: date | None) -> date | None:
+    out: date | None = None
+    for d in dates:
+        out = later(out, d)
+    return out
+
+
+def bool_op(is_or: bool, parts: Sequence[tuple[bool, date | None]]) -> tuple[bool, date | None]:
+    """`and`/`or` with since-dates: the earliest decisive part, else the latest of all parts."""
+    decisive = [s for v, s in parts if v == is_or]
+    if decisive:
+        if any(s is None for s in decisive):
+            return is_or, None
+        return is_or, min(s for s in decisive if s is not None)
+    return not is_or, latest(*(s for _, s in parts))
+
+
+_TODAY_STARTS = {">=": 0, ">": 1, "==": 0}
+_TODAY_ENDS = {"<=": 1, "<": 0, "==": 1}
+_TESTS: dict[str, Callable[[date, date], bool]] = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+}
+
+
+def today_compare(op: str, as_of: date, d: date | None,
+                  d_since: date | None) -> tuple[bool, date | None]:
+    """`today op d`: holds from a fixed date on (>=, >) or up to one (<=, <)."""
+    if d is None:
+        return False, d_since
+    holds = _TESTS[op](as_of, d)
+    if op == "!=":
+        since = d + ONE_DAY if holds and as_of > d else (d if not holds else None)
+    else:
+        offset = (_TODAY_STARTS if holds else _TODAY_ENDS).get(op)
+        since = None if offset is None else d + timedelta(days=offset)
+    return holds, later(since, d_since)
+
+
+def _add_months(d: date, n: int) -> date:
+    month = d.month - 1 + n
+    year, month = d.year + month // 12, month % 12 + 1
+    return date(year, month, min(d.day, _months.monthrange(year, month)[1]))
+
+
+def shift(calendar: SchoolCalendar, d: date, n: int, unit: str, sign: int = 1) -> date:
+    """d moved by n units; school days follow the calendar, the others are calendar time."""
+    n *= sign
+    if unit == "school days":
+        return calendar.add_school_days(d, n)
+    if unit == "days":
+        return d + timedelta(days=n)
+    if unit == "weeks":
+        return d + timedelta(weeks=n)
+    if unit == "months":
+        return _add_months(d, n)
+    if unit == "years":
+        return _add_months(d, 12 * n)
+    raise ValueError(f"a date cannot move by {unit}")
+
+
+def shift_opt(calendar: SchoolCalendar, d: date | None, n: int | None, unit: str,
+              sign: int = 1) -> date | None:
+    """`shift` where a missing date or amount gives no date."""
+    if d is None or n is None:
+        return None
+    return shift(calendar, d, n, unit, sign)
+
+
+def status(due: date | None, as_of: date, is_done: bool) -> str:
+    if is_done:
+        return DONE
+    return OVERDUE if due is not None and as_of > due else DUE
+
+
+def done(ctx: Ctx, event: str, onset: date) -> bool:
+    """Whether `event` is in the log between the onset and the as-of date."""
+    return any(e.event == event and onset <= e.date <= ctx.as_of for e in ctx.log)
+
+
+class _DayCount:
+    """School days on or before a date, memoised for the last calendar seen."""
+
+    def __init__(self) -> None:
+        self.calendar: SchoolCalendar | None = None
+        self.memo: dict[date, int] = {}
+
+    def __call__(self, calendar: SchoolCalendar, d: date) -> int:
+        if self.calendar is not calendar or len(self.memo) > 4096:
+            self.calendar, self.memo = calendar, {}
+        n = self.memo.get(d)
+        if n is None:
+            if calendar.is_school_day(d):
+                n = calendar.school_day_index(d) + 1
+            elif d > calendar.last_school_day:
+                n = calendar.school_day_count
+            else:
+                n = calendar.school_day_index(d)
+            self.memo[d] = n
+        return n
+
+
+school_days_upto = _DayCount()
+"""`school_days_upto(calendar, d)`: how many school days fall on or before d."""
+
+
+class _DaysBefore(_DayCount):
+    def __call__(self, calendar: SchoolCalendar, d: date) -> int:
+        if self.calendar is not calendar or len(self.memo) > 4096:
+            self.calendar, self.memo = calendar, {}
+        n = self.memo.get(d)
+        if n is None:
+            if d > calendar.last_school_day and not calendar.is_school_day(d):
+                n = calendar.school_day_count
+            else:
+                n = calendar.school_day_index(d)
+            self.memo[d] = n
+        return n
+
+
+school_days_before = _DaysBefore()
+"""`school_days_before(calendar, d)`: how many school days fall strictly before d."""
+
+
+# -- tables -------------------------------------------------------------------------------------
+
+Guard = Callable[[Ctx], bool]
+Within = Callable[[Ctx], "int | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class StateSpec:
+    id: str
+    title: str
+    role: str | None
+    final: bool
+    clauses: tuple[str, ...]
+    transitions: Mapping[str, tuple[tuple[Guard | None, str], ...]]
+    within: Within | None = None
+    unit: str = "school days"
+    escalate_to: str | None = None
+    action: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvariantSpec:
+    kind: str  # passes | before_leaving
+    state: str
+    through: str
+    clauses: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureSpec:
+    id: str
+    clauses: tuple[str, ...]
+    initial: str
+    states: Mapping[str, StateSpec]
+    opened_by: frozenset[str]
+    invariants: tuple[InvariantSpec, ...] = ()
+    moves: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "moves", frozenset(
+            e for s in self.states.values() for e in s.transitions))
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySpec:
+    rules: tuple[tuple[str, Callable[[Ctx], RuleOutcome], str | None], ...]
+    procedures: tuple[ProcedureSpec, ...]
+    event_sets: Mapping[str, tuple[tuple[str, object], ...]]
+
+
+# -- a pupil --------------------------------------------------------------------------------------
+
+
+def _facts_at(spec: PolicySpec, pupil: Pupil, log: Sequence[CaseEvent],
+              day: date) -> tuple[dict[str, object], dict[str, date]]:
+    values: dict[str, object] = dict(pupil.facts)
+    since: dict[str, date] = {}
+    for event in log:  # already in date order, same-day events in log order
+        if event.date > day:
+            break
+        for name, value in spec.event_sets.get(event.event, ()):
+            values[name], since[name] = value, event.date
+    return values, since
+
+
+class _Pupil:
+    """One pupil's evaluation: a context per date, made once."""
+
+    def __init__(self, spec: PolicySpec, pupil: Pupil, marks: PupilMarks,
+                 calendar: SchoolCalendar, log: Sequence[CaseEvent]) -> None:
+        self.spec, self.pupil, self.marks, self.calendar, self.log = spec, pupil, marks, calendar, log
+        self.cache: dict[date, Ctx] = {}
+
+    def at(self, day: date) -> Ctx:
+        ctx = self.cache.get(day)
+        if ctx is None:
+            values, since = _facts_at(self.spec, self.pupil, self.log, day)
+            ctx = self.cache[day] = Ctx(self.calendar, self.marks, day, values, since, self.log)
+        return ctx
+
+
+def evaluate(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, events: Sequence[CaseEvent],
+             calendar: SchoolCalendar, as_of: date) -> PupilResult:
+    """Rules, procedure cases and log violations for one pupil as of a date."""
+    log = sorted(events, key=lambda e: e.date)
+    p = _Pupil(spec, pupil, marks, calendar, log)
+    rules = tuple(fn(p.at(as_of)) for _, fn, _ in spec.rules)
+    cases: list[CaseOutcome] = []
+    taken: set[int] = set()
+    refusals: list[tuple[str, dict[int, Violation]]] = []
+    checkpoints = _checkpoints(marks, log, as_of)
+    for proc in spec.procedures:
+        replay = _Replay(proc, p, log, as_of)
+        replay.run(_openers(spec, proc, p, checkpoints))
+        cases += replay.cases
+        taken |= replay.accepted
+        refusals.append((proc.id, replay.refused))
+    return PupilResult(pupil.upn, as_of, rules, tuple(cases),
+                       _log_violations(spec, log, taken, refusals, as_of))
+
+
+def _checkpoints(marks: PupilMarks, log: Sequence[CaseEvent], as_of: date) -> list[date]:
+    """Where opening rules are looked at: the as-of date, the last marked day, event dates.
+
+    A case outlives the condition that opened it, yet no rule is run on every past day.
+    """
+    days = {as_of}
+    days.update(e.date for e in log if e.date <= as_of)
+    last = marks.last_marked_day(as_of)
+    if last is not None:
+        days.add(last)
+    return sorted(days)
+
+
+def _openers(spec: PolicySpec, proc: ProcedureSpec, p: _Pupil,
+             checkpoints: Sequence[date]) -> list[date]:
+    """Each onset an opening rule shows at a checkpoint opens a case (one at a time)."""
+    onsets: set[date] = set()
+    for _, fn, opens in spec.rules:
+        if opens != proc.id:
+            continue
+        for day in checkpoints:
+            outcome = fn(p.at(day))
+            if outcome.fires and outcome.onset is not None:
+                onsets.add(outcome.onset)
+    return sorted(onsets)
+
+
+def audit(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, events: Sequence[CaseEvent],
+          calendar: SchoolCalendar, as_of: date) -> PupilResult:
+    """The case log's view: procedure cases and violations (rules are left out)."""
+    full = evaluate(spec, pupil, marks, events, calendar, as_of)
+    return PupilResult(full.upn, full.as_of, (), full.cases, full.violations)
+
+
+def _log_violations(spec: PolicySpec, log: Sequence[CaseEvent], taken: set[int],
+                    refusals: list[tuple[str, dict[int, Violation]]],
+                    as_of: date) -> tuple[Violation, ...]:
+    out: list[Violation] = []
+    refused: set[int] = set()
+    for _, by_index in sorted(refusals, key=lambda r: r[0]):
+        out += [by_index[i] for i in sorted(by_index) if i not in taken]
+        refused |= by_index.keys()
+    owners_of: dict[str, str] = {}
+    for proc in sorted(spec.procedures, key=lambda q: q.id, reverse=True):
+        for name in proc.moves:
+            owners_of[name] = proc.id
+    for i, event in enumerate(log):
+        if event.date > as_of or i in taken or i in refused:
+            continue
+        owner = owners_of.get(event.event)
+        if owner is not None:
+            out.append(Violation(owner, "no_open_case", event.date,
+                                 f"'{event.event}' recorded but no case of '{owner}' was open",
+                                 None, event.event, ()))
+    out.sort(key=lambda v: (v.date, v.procedure, v.kind))
+    return tuple(out)
+
+
+# -- one procedure over the log -----------------------------------------------------------------
+
+
+class _Replay:
+    """Replays the log through one procedure's table, opening a new case after each close."""
+
+    def __init__(self, proc: ProcedureSpec, pupil: _Pupil, log: Sequence[CaseEvent],
+                 as_of: date) -> None:
+        self.proc, self.pupil, self.log, self.as_of = proc, pupil, log, as_of
+        self.cases: list[CaseOutcome] = []
+        self.accepted: set[int] = set()
+        self.refused: dict[int, Violation] = {}
+
+    def run(self, openers: Sequence[date]) -> None:
+        agenda = [(d, 0, -1) for d in openers]
+        agenda += [(e.date, 1, i) for i, e in enumerate(self.log) if e.date <= self.as_of]
+        agenda.sort()
+        case: _Case | None = None
+        for when, is_event, index in agenda:
+            if case is not None:
+                case.escalate(when)
+            name = self.log[index].event if is_event else ""
+            if not is_event or name in self.proc.opened_by:
+                if case is None:
+                    case = _Case(self.proc, self.pupil, when)
+                if is_event:
+                    self.accepted.add(index)
+            elif case is not None and name in self.proc.moves:
+                self._step(case, index)
+                if case.spec.final:
+                    self.cases.append(case.outcome(self.as_of))
+                    case = None
+        if case is not None:
+            case.escalate(self.as_of)
+            self.cases.append(case.outcome(self.as_of))
+
+    def _step(self, case: _Case, index: int) -> None:
+        event = self.log[index]
+        spec = case.spec
+        options = spec.transitions.get(event.event, ())
+        for guard, target in options:
+            if guard is None or guard(self.pupil.at(event.date)):
+                case.enter(target, event.date, event.event)
+                self.accepted.add(index)
+                return
+        why = "no transition applies" if options else "not allowed"
+        self.refused[index] = Violation(
+            self.proc.id, "illegal_event", event.date,
+            f"'{event.event}' recorded while the case was at '{spec.title}' ({why} there)",
+            spec.id, event.event, spec.clauses or self.proc.clauses)
+
+
+class _Case:
+    def __init__(self, proc: ProcedureSpec, pupil: _Pupil, opened: date) -> None:
+        self.proc, self.pupil, self.opened = proc, pupil, opened
+        self.spec = proc.states[proc.initial]
+        self.entered = opened
+        self.history = [Step(opened, "opened", proc.initial)]
+        self.visited = {proc.initial}
+        self.violations: list[Violation] = []
+
+    def due(self) -> date | None:
+        within = self.spec.within
+        if within is None:
+            return None
+        amount = within(self.pupil.at(self.entered))
+        return shift_opt(self.pupil.calendar, self.entered, amount, self.spec.unit)
+
+    def enter(self, target: str, when: date, trigger: str) -> None:
+        for inv in self.proc.invariants:
+            if inv.through in self.visited:
+                continue
+            if (inv.kind == "passes" and target == inv.state) or (
+                    inv.kind == "before_leaving" and self.spec.id == inv.state
+                    and target != inv.state):
+                verb = "reached" if inv.kind == "passes" else "left"
+                self.violations.append(Violation(
+                    self.proc.id, "invariant", when,
+                    f"{verb} '{_title(self.proc, inv.state)}' without first "
+                    f"'{_title(self.proc, inv.through)}'",
+                    target, None, inv.clauses or self.proc.clauses))
+        self.spec, self.entered = self.proc.states[target], when
+        self.history.append(Step(when, trigger, target))
+        self.visited.add(target)
+
+    def escalate(self, limit: date) -> None:
+        """Every deadline missed before `limit` escalates on the day after it."""
+        for _ in range(50 * len(self.proc.states)):
+            spec = self.spec
+            if spec.final or spec.escalate_to is None:
+                return
+            due = self.due()
+            if due is None or due + ONE_DAY > limit:
+                return
+            self.violations.append(Violation(
+                self.proc.id, "deadline_missed", due + ONE_DAY,
+                f"'{spec.title}' was not completed by {due.isoformat()}; escalated",
+                spec.id, None, spec.clauses or self.proc.clauses))
+            self.enter(spec.escalate_to, due + ONE_DAY, "deadline")
+
+    def outcome(self, as_of: date) -> CaseOutcome:
+        spec = self.spec
+        actions: tuple[Action, ...] = ()
+        if not spec.final:
+            due = self.due()
+            actions = (Action("procedure", self.proc.id, spec.action or spec.title, spec.role,
+                              due, status(due, as_of, False), spec.clauses or self.proc.clauses,
+                              None, spec.id),)
+        return CaseOutcome(self.proc.id, self.opened, spec.id, self.entered, spec.final,
+                           tuple(self.history), actions, tuple(self.violations))
+
+
+def _title(proc: ProcedureSpec, state: str) -> str:
+    found = proc.states.get(state)
+    return found.title if found else state

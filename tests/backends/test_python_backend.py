@@ -1,0 +1,221 @@
+"""The generated Python checkers agree with the interpreter on random pupil histories, type
+check with mypy --strict, pass ruff, and cannot be injected into from the policy's strings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pybackend_support import ROOT, build_policy, histories, import_package, random_history
+
+from cme_policy.interpret.interpreter import Interpreter
+from cme_policy.interpret.world import code_table
+from cme_policy.ir import model as m
+from cme_policy.runtime.calendar import SchoolCalendar
+from cme_policy.runtime.calendar_file import load_calendar
+from cme_policy.runtime.marks import PupilMarks
+from cme_policy.runtime.pupil import CaseEvent, Pupil
+
+INTERPRET_POLICY = ROOT / "tests" / "interpret" / "policy"
+BUNDLED_POLICY = ROOT / "policy"
+INJECTION_POLICY = Path(__file__).parent / "injection_policy"
+# Histories per differential test: 3 x 2,700 on the test policy + 2,000 on the bundled one
+# (slower to interpret) = 10,100 in all. CME_EXAMPLES scales them for a deeper run.
+SCALE = float(os.environ.get("CME_EXAMPLES", "1"))
+TEST_POLICY_HISTORIES = int(2700 * SCALE)
+BUNDLED_HISTORIES = int(2000 * SCALE)
+
+
+class Built:
+    def __init__(self, policy_dir: Path, out: Path) -> None:
+        self.policy: m.Policy = build_policy(policy_dir, out)
+        self.out = out
+        self.package: ModuleType = import_package(out)
+        self.calendar: SchoolCalendar = load_calendar(policy_dir / "calendar.yaml")
+        self.table = code_table(self.policy)
+        self.interpreter = Interpreter(self.policy, self.calendar)
+
+
+@pytest.fixture(scope="module")
+def interp_built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return Built(INTERPRET_POLICY, tmp_path_factory.mktemp("interp"))
+
+
+@pytest.fixture(scope="module")
+def bundled_built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return Built(BUNDLED_POLICY, tmp_path_factory.mktemp("bundled"))
+
+
+def _same(b: Built, pupil: Pupil, marks: PupilMarks, events: list[CaseEvent],
+          as_of: dt.date, screen: bool = True) -> None:
+    """Equal results, or the same error (e.g. a deadline past the calendar's last day)."""
+    _agree(lambda: b.interpreter.evaluate(pupil, marks, events, as_of),
+           lambda: b.package.evaluate(pupil, marks, events, b.calendar, as_of))
+    if screen:
+        try:
+            expected = b.interpreter.screen(pupil, marks, as_of)
+        except Exception:  # noqa: BLE001
+            # The interpreter screens by a full evaluation, so a procedure deadline past the
+            # calendar's end fails it; the generated `screen` runs the rules alone.
+            expected = None
+        if expected is not None:
+            assert b.package.screen(pupil, marks, b.calendar, as_of) == expected
+
+
+def _agree(reference: Callable[[], object], generated: Callable[[], object]) -> None:
+    try:
+        expected = reference()
+    except Exception as exc:  # noqa: BLE001 - the generated code must fail the same way
+        with pytest.raises(type(exc)) as info:
+            generated()
+        assert str(info.value) == str(exc)
+        return
+    assert generated() == expected
+
+
+PUPILS_PER_EXAMPLE = 5
+
+
+def _seeded_settings(histories: int) -> settings:
+    return settings(max_examples=max(1, histories // PUPILS_PER_EXAMPLE), deadline=None,
+                    derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+DRAWN = settings(max_examples=200, deadline=None, derandomize=True,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                        HealthCheck.function_scoped_fixture])
+
+
+def _seeded(built: Built, seed: int) -> None:
+    """Several pupils per example from one seed: 10,000 histories in reasonable time."""
+    rng = random.Random(seed)
+    for i in range(PUPILS_PER_EXAMPLE):
+        pupil, marks, events, as_of = random_history(rng, built.policy, built.calendar,
+                                                     built.table)
+        _same(built, pupil, marks, events, as_of, screen=i == 0)
+
+
+@_seeded_settings(TEST_POLICY_HISTORIES)
+@given(seed=st.integers(0, 2**32))
+def test_generated_equals_interpreter_on_test_policy(interp_built: Built, seed: int) -> None:
+    _seeded(interp_built, seed)
+
+
+@_seeded_settings(TEST_POLICY_HISTORIES)
+@given(seed=st.integers(2**32 + 1, 2**33))
+def test_generated_equals_interpreter_on_test_policy_more(interp_built: Built,
+                                                          seed: int) -> None:
+    _seeded(interp_built, seed)
+
+
+@_seeded_settings(TEST_POLICY_HISTORIES)
+@given(seed=st.integers(2**33 + 1, 2**34))
+def test_generated_equals_interpreter_on_test_policy_yet_more(interp_built: Built,
+                                                              seed: int) -> None:
+    _seeded(interp_built, seed)
+
+
+@_seeded_settings(BUNDLED_HISTORIES)
+@given(seed=st.integers(0, 2**32))
+def test_generated_equals_interpreter_on_bundled_policy(bundled_built: Built, seed: int) -> None:
+    _seeded(bundled_built, seed)
+
+
+@DRAWN
+@given(data=st.data())
+def test_generated_equals_interpreter_on_shrinkable_histories(interp_built: Built,
+                                                              data: Any) -> None:
+    """Fewer examples, but drawn by hypothesis so a failure shrinks to a small history."""
+    pupil, marks, events, as_of = data.draw(
+        histories(interp_built.policy, interp_built.calendar, interp_built.table))
+    _same(interp_built, pupil, marks, events, as_of)
+
+
+# -- injection ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def injection_built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return Built(INJECTION_POLICY, tmp_path_factory.mktemp("injection"))
+
+
+def _yaml(name: str) -> Any:
+    import yaml
+    return yaml.safe_load((INJECTION_POLICY / name).read_text(encoding="utf-8"))
+
+
+def test_hostile_strings_round_trip_exactly(injection_built: Built) -> None:
+    b = injection_built
+    main = _yaml("main.yaml")
+    marks = PupilMarks.from_compact(b.calendar, b.table, dt.date(2025, 9, 3), " ".join(["NN"] * 26))
+    result = b.package.evaluate(Pupil("T", {}), marks, [], b.calendar, dt.date(2025, 10, 8))
+    assert result == b.interpreter.evaluate(Pupil("T", {}), marks, [], dt.date(2025, 10, 8))
+    (action,) = next(r for r in result.rules if r.rule == "long_run").actions
+    assert action.action == main["rules"]["long_run"]["then"][0]["action"]
+    (case,) = result.cases
+    assert case.state == "late"
+    late_miss = case.violations[0].message
+    assert main["procedures"]["enquiries"]["states"]["due"]["title"] in late_miss
+    concern = b.package.evaluate(Pupil("T", {"concern": True, "destination": "home_education"}),
+                                 marks, [], b.calendar, dt.date(2025, 10, 8))
+    (told,) = next(r for r in concern.rules if r.rule == "concern_to_dsl").actions
+    assert told.action == main["rules"]["concern_to_dsl"]["then"][0]["action"]
+    assert told.statute == main["rules"]["concern_to_dsl"]["then"][0]["source"]
+    assert b.package.__doc__.startswith("Checkers for " + _yaml("policy.yaml")["title"])
+
+
+def test_hostile_strings_never_become_code(injection_built: Built) -> None:
+    import ast as pyast
+    for path in sorted((injection_built.out / "python" / "policy_checks").glob("*.py")):
+        tree = pyast.parse(path.read_text(encoding="utf-8"))
+        imported = {a.name for n in pyast.walk(tree) if isinstance(n, pyast.Import)
+                    for a in n.names}
+        imported |= {n.module or "" for n in pyast.walk(tree)
+                     if isinstance(n, pyast.ImportFrom) and n.level == 0}
+        assert imported <= {"datetime", "__future__", "typing", "fractions", "collections.abc",
+                            "", "cme_policy.runtime", "cme_policy.runtime.engine",
+                            "cme_policy.runtime.marks", "cme_policy.runtime.calendar",
+                            "cme_policy.runtime.pupil", "cme_policy.runtime.results"}, path
+        calls = {n.func.attr for n in pyast.walk(tree) if isinstance(n, pyast.Call)
+                 and isinstance(n.func, pyast.Attribute)}
+        assert "system" not in calls, path
+
+
+# -- the generated package type checks and lints ------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["bundled", "injection"])
+def test_generated_package_passes_mypy_strict_and_ruff(
+        which: str, bundled_built: Built, injection_built: Built) -> None:
+    out = (bundled_built if which == "bundled" else injection_built).out / "python"
+    mypy = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+                           "-p", "policy_checks"], cwd=ROOT, capture_output=True, text=True,
+                          env={**__import__("os").environ, "MYPYPATH": str(out)})
+    assert mypy.returncode == 0, mypy.stdout + mypy.stderr
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (pip install -e '.[test]')")
+    lint = subprocess.run([ruff, "check", "--no-cache", "policy_checks"], cwd=out,
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_audit_is_the_case_log_view_of_evaluate(interp_built: Built) -> None:
+    b = interp_built
+    marks = PupilMarks.from_compact(b.calendar, b.table, dt.date(2025, 9, 3), " ".join(["NN"] * 24))
+    log = [CaseEvent(dt.date(2025, 10, 1), "started"), CaseEvent(dt.date(2025, 10, 2), "failed"),
+           CaseEvent(dt.date(2025, 10, 6), "removed")]
+    full = b.package.evaluate(Pupil("T", {}), marks, log, b.calendar, dt.date(2025, 10, 6))
+    audit = b.package.audit(Pupil("T", {}), marks, log, b.calendar, dt.date(2025, 10, 6))
+    assert (audit.rules, audit.cases, audit.violations) == ((), full.cases, full.violations)
+    assert [(v.kind, v.event) for v in audit.all_violations] == [("illegal_event", "removed")]
