@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -40,13 +40,16 @@ def read_baseline(marks: Path) -> tuple[str, float]:
 
 
 def timed(args: list[str]) -> tuple[float, int]:
+    """Wall time and peak resident memory (kB) of this one child process (os.wait4)."""
     start = time.perf_counter()
-    proc = subprocess.run(args, cwd=REPO, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(args)}\n{proc.stderr[-2000:]}")
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, peak_kb
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            sys.exit(f"failed: {' '.join(args)}\n{err.read()[-2000:].decode(errors='replace')}")
+    return elapsed, usage.ru_maxrss
 
 
 def main() -> None:
