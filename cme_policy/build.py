@@ -22,6 +22,7 @@ from typing import Callable
 from cme_policy.backends import diagrams as diagrams_backend
 from cme_policy.backends import docs as docs_backend
 from cme_policy.backends import python as python_backend
+from cme_policy.backends import schema as schema_backend
 from cme_policy.ir.model import Policy
 
 MANIFEST = "MANIFEST.json"
@@ -38,14 +39,20 @@ BACKENDS: tuple[Backend, ...] = (
     Backend("python", "python", python_backend.generate),
     Backend("docs", "docs", docs_backend.generate),
     Backend("diagrams", "diagrams", diagrams_backend.generate),
+    Backend("schema", "schema", schema_backend.generate),
 )
 
 
-def render(policy: Policy, source: str) -> dict[str, str]:
-    """Every generated file, plus the manifest of their hashes and the policy's sources."""
+def render(policy: Policy, source: str,
+           since: docs_backend.ChangesSince | None = None) -> dict[str, str]:
+    """Every generated file, plus the manifest of their hashes and the policy's sources;
+    `since` adds "Changes since the last review" to the handbook."""
     files: dict[str, str] = {}
     for backend in BACKENDS:
-        for path, text in backend.generate(policy, source).items():
+        output = (docs_backend.generate(policy, source, since=since)
+                  if backend.name == "docs" and since is not None
+                  else backend.generate(policy, source))
+        for path, text in output.items():
             if not path.startswith(backend.owns + "/") or path in files:
                 raise python_backend.CodegenError(f"backend {backend.name} wrote {path!r}")
             files[path] = text
@@ -159,10 +166,11 @@ def source_label(directory: Path) -> str:
 
 
 def run_build(policy: Policy, directory: Path, out: Path, check_only: bool,
-              echo: Callable[[str], None]) -> int:
+              echo: Callable[[str], None],
+              since: docs_backend.ChangesSince | None = None) -> int:
     """`cme-policy build [--check]` after a clean check: 0 written or up to date, 1 otherwise."""
     try:
-        files = render(policy, source_label(directory))
+        files = render(policy, source_label(directory), since)
     except python_backend.CodegenError as exc:
         echo(f"{directory}: error: {exc}")
         return 1

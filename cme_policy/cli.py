@@ -52,7 +52,9 @@ def check(directory: Path, fmt: str) -> None:
               show_default=True, help="Directory whose python/ and MANIFEST.json are generated.")
 @click.option("--check", "check_only", is_flag=True,
               help="Write nothing; exit 1 with a diff when OUT is stale.")
-def build(directory: Path, out: Path, check_only: bool) -> None:
+@click.option("--since", type=POLICY_DIR, default=None,
+              help="The previous version of the policy: the handbook lists the changes.")
+def build(directory: Path, out: Path, check_only: bool, since: Path | None) -> None:
     """Check the policy, then generate every backend's output into OUT, all or nothing."""
     from cme_policy.build import run_build
 
@@ -60,7 +62,11 @@ def build(directory: Path, out: Path, check_only: bool) -> None:
     if not result.ok or result.policy is None:
         _report(result, "text", str(directory))
         sys.exit(EXIT_ERRORS)
-    sys.exit(run_build(result.policy, directory, out, check_only, click.echo))
+    changes = None
+    if since is not None:
+        from cme_policy.review.commands import changes_since
+        changes = changes_since(since, result.policy, directory)
+    sys.exit(run_build(result.policy, directory, out, check_only, click.echo, changes))
 
 
 @cli.command("test")
@@ -131,6 +137,31 @@ def sample(pupils: int, out: Path, seed: int, policy_dir: Path) -> None:
     """Write a synthetic school (pupils, calendar, marks, case log) to try `run` on."""
     from cme_policy.sample import sample_main
     sys.exit(sample_main(pupils, out, seed=seed, policy_dir=policy_dir, echo=click.echo))
+
+
+@cli.command()
+@click.option("--la", "la", required=True, help="The local authority's name, e.g. 'Example County Council'.")
+@click.option("--base", "base", type=POLICY_DIR, default="policy", show_default=True,
+              help="The base policy directory the overlay extends.")
+@click.option("--school", default="TO BE COMPLETED", show_default=True, help="The school's name.")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(la: str, base: Path, school: str, directory: Path) -> None:
+    """Scaffold DIRECTORY: a school's overlay that `extends:` the base policy for another LA."""
+    from cme_policy.scaffold import scaffold
+    result = check_policy(base)
+    if not result.ok or result.policy is None:
+        _report(result, "text", str(base))
+        sys.exit(EXIT_ERRORS)
+    sys.exit(scaffold(base, result.policy, la, directory, school, click.echo))
+
+
+def _add_review_commands() -> None:
+    from cme_policy.review.commands import diff_command, explain_command
+    cli.add_command(diff_command)
+    cli.add_command(explain_command)
+
+
+_add_review_commands()
 
 
 def main() -> None:

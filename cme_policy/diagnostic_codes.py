@@ -66,9 +66,6 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "Files include each other in a cycle."),
     Code("L013", "include-matches-nothing", WARNING,
          "An include pattern with wildcards matches no file."),
-    Code("L014", "overlay-not-merged", WARNING,
-         "The manifest says `extends:`, but overlays are not merged yet, so the base policy is "
-         "not part of what is checked."),
     # S — shape: the keys and scalar types of each mapping, against the schema
     Code("S001", "unknown-key", ERROR,
          "A key the schema does not know, usually a typo; the closest known key is suggested."),
@@ -199,12 +196,41 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "An invariant can never fail, so it says nothing: its state cannot be reached, a "
          "`before_leaving` state is never left, or the state to pass is the state itself or the "
          "initial state."),
+    # O — overlays: a policy that `extends:` another, and the statutory floors it must keep
+    Code("O001", "statutory-parameter-weakened", ERROR,
+         "An overlay makes a statutory parameter weaker than the base (a higher value where "
+         "`stricter: lower`, a lower one where `higher`), or gives it another unit."),
+    Code("O002", "statutory-rule-weakened", ERROR,
+         "An overlay removes a statutory rule, or overrides it so that it may fire less often, "
+         "loses an obligation or gets a longer deadline."),
+    Code("O003", "invariant-removed", ERROR,
+         "An overlay removes or changes a statutory invariant of a base procedure."),
+    Code("O004", "protected-state-removed", ERROR,
+         "An overlay removes a state that a base invariant protects."),
+    Code("O005", "unknown-base-item", ERROR,
+         "An overlay overrides, removes or replaces something the base policy does not define."),
+    Code("O006", "extends-cycle-or-missing", ERROR,
+         "`extends:` names a directory without a policy.yaml, or the bases extend each other in "
+         "a cycle."),
+    Code("O007", "replaced-clause-without-text", ERROR,
+         "A clause is marked `replaces_base: true` but the overlay's policy text has no clause "
+         "with that id."),
+    Code("O008", "statutory-metadata-changed", ERROR,
+         "An overlay changes the `statutory:` or `stricter:` of a statutory parameter."),
+    Code("O009", "to-be-completed", WARNING,
+         "A value still reads `TO BE COMPLETED`, as `cme-policy init` left it."),
+    # R — review: the governors' annual review
+    Code("R001", "review-overdue", WARNING,
+         "The manifest's `reviewed` date plus its `review_cycle` is before today (or "
+         "`CME_POLICY_TODAY`), so the governors' review is overdue."),
 )}
 
 FAMILIES: dict[str, str] = {
     "L": "L — load", "S": "S — shape", "X": "X — expression syntax",
     "T": "T — types and units", "N": "N — names", "C": "C — clauses",
     "P": "P — parameters", "V": "V — vocabulary", "G": "G — procedure graphs",
+    "O": "O — overlays",
+    "R": "R — review",
 }
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "diagnostics"

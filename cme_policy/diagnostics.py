@@ -85,6 +85,11 @@ class SourceCache:
     def remember(self, path: str, text: str) -> None:
         self._lines[path] = text.splitlines()
 
+    def contains(self, path: str, needle: str) -> bool:
+        """Whether any line of the file holds `needle` (True when the file is not known)."""
+        lines = self._lines.get(path)
+        return lines is None or any(needle in line for line in lines)
+
     def line(self, path: str, line: int) -> str | None:
         lines = self._lines.get(path)
         if lines is None or not 1 <= line <= len(lines):

@@ -9,15 +9,17 @@ from pathlib import Path
 from typing import Iterator
 
 from cme_policy.analysis.environment import build_env
+from cme_policy.analysis.overlay import check_floors, check_unfilled
 from cme_policy.analysis.procedures import check_procedures
 from cme_policy.analysis.references import check_references, check_unused
+from cme_policy.analysis.review_due import check_review_due
 from cme_policy.analysis.traceability import Coverage, check_traceability
 from cme_policy.analysis.typing_pass import check_types
 from cme_policy.diagnostics import Diagnostic, DiagnosticSink, SourceCache
 from cme_policy.expr.typecheck import Env
 from cme_policy.ir.build import build_policy
 from cme_policy.ir.model import Policy
-from cme_policy.source.loader import Loader
+from cme_policy.source.overlay import load_sources
 
 
 @dataclass
@@ -65,16 +67,22 @@ def check_policy(root: Path) -> CheckResult:
 
 def _check(root: Path) -> CheckResult:
     sink, cache = DiagnosticSink(), SourceCache()
-    sources = Loader(sink, cache).load(root)
-    if sources is None or sink.has_errors:
+    loaded = load_sources(root, sink, cache)  # an overlay comes back merged with its base
+    if loaded is None or sink.has_errors:
         return CheckResult(None, sink.sorted(), cache)
-    policy = build_policy(sources, sink)
+    policy = build_policy(loaded.sources, sink)
     if policy is None or sink.has_errors:
         return CheckResult(None, sink.sorted(), cache)
+    if loaded.base is not None:
+        base = build_policy(loaded.base, DiagnosticSink())
+        if base is not None:
+            check_floors(base, policy, loaded.removals, sink, loaded.overrides)
+    check_unfilled(loaded.sources, sink, cache)
     env = build_env(policy, sink)
     check_references(policy, sink)
     check_types(policy, env, sink)
     coverage = check_traceability(policy, sink)
+    check_review_due(policy, sink)
     if not sink.has_errors:
         check_procedures(policy, env, sink)
         check_unused(policy, env, sink)

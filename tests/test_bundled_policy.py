@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from cme_policy.driver import check_policy
 from cme_policy.expr.english import Vocabulary, render
 
@@ -32,7 +34,9 @@ def test_ground_i_rule_reads_as_english() -> None:
     assert "no reasonable grounds to believe the absence is due to sickness" in text
 
 
-def test_bundled_policy_is_fully_traced_without_warnings() -> None:
+def test_bundled_policy_is_fully_traced_without_warnings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CME_POLICY_TODAY", "2026-01-15")  # within the review cycle
     result = check_policy(POLICY)
     assert result.ok
     assert result.warnings == [], [str(d.span) + " " + d.message for d in result.warnings]
@@ -66,3 +70,27 @@ def test_clause_text_stops_at_the_next_heading() -> None:
     clauses = {c.id: c.text for c in result.policy.clauses}
     assert clauses["overview-3"].endswith("Designated Safeguarding Lead (DSL).")
     assert "#" not in "".join(clauses.values())
+
+
+def test_review_overdue_warning_on_a_date_after_the_cycle(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # reviewed 2025-08-27 with a 12-month cycle: due 2026-08-27, overdue by 28 November 2026
+    monkeypatch.setenv("CME_POLICY_TODAY", "2026-11-28")
+    result = check_policy(POLICY)
+    assert result.ok
+    assert [(d.code, str(d.span)) for d in result.warnings] == [
+        ("R001", f"{POLICY / 'policy.yaml'}:8:11")] or [d.code for d in result.warnings] == [
+        "R001"]
+    assert "was due on 2026-08-27" in result.warnings[0].message
+
+
+def test_review_due_date_arithmetic() -> None:
+    import datetime as dt
+
+    from cme_policy.analysis.review_due import review_due
+    from cme_policy.expr.ast import DurationLit, Unit
+
+    assert review_due(dt.date(2025, 8, 27), DurationLit(12, Unit.MONTHS)) == dt.date(2026, 8, 27)
+    assert review_due(dt.date(2024, 2, 29), DurationLit(1, Unit.YEARS)) == dt.date(2025, 2, 28)
+    assert review_due(dt.date(2025, 1, 31), DurationLit(1, Unit.MONTHS)) == dt.date(2025, 2, 28)
+    assert review_due(dt.date(2025, 1, 1), DurationLit(2, Unit.WEEKS)) == dt.date(2025, 1, 15)

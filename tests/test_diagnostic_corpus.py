@@ -24,6 +24,13 @@ UPDATE = os.environ.get("CME_UPDATE_GOLDEN") == "1"
 CASES = case_dirs()
 
 
+@pytest.fixture(autouse=True)
+def _review_not_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The corpus base was reviewed 2025-08-27 every 12 months: pin a day inside that cycle so
+    only the `review-overdue` case (which sets its own date) reports R001."""
+    monkeypatch.setenv("CME_POLICY_TODAY", "2026-01-15")
+
+
 def _id(case: Path) -> str:
     return f"{case.parent.name}/{case.name}"
 

@@ -56,11 +56,6 @@ class Loader:
         result = SourceSet(root, manifest)
         result.hashes[display_path(manifest_path)] = self._hash(manifest_path)
         self.shape.check(manifest, MANIFEST, MANIFEST_NAME)
-        extends = manifest.get("extends")
-        if extends is not None:
-            self.sink.warning("L014", "`extends:` is not supported yet: the base policy is not "
-                              "merged into this one", extends.span,
-                              "copy what you need from the base policy until overlays land")
         result.files.append((display_path(manifest_path), manifest))
         self._includes(manifest_path, manifest, result, [manifest_path.resolve()])
         self._text(root, manifest, result)

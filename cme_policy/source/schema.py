@@ -97,6 +97,8 @@ CLAUSE = Obj("clause", {
     "informative": _f(BOOLEAN, "true when nothing needs to implement the clause"),
     "note": _f(TEXT),
     "review": _f(ListOf(REVIEW_ITEM), "divergences from current law for the annual review"),
+    "replaces_base": _f(BOOLEAN, "in an overlay: this policy text's clause with the same id "
+                                 "replaces the base policy's words (and metadata)"),
 })
 ROLE = Obj("role", {
     "label": _req(TEXT, "the role as a noun phrase, e.g. 'the headteacher'"),
@@ -270,6 +272,37 @@ SECTIONS: dict[str, Field] = {
     "procedures": _f(Named(PROCEDURE)),
     "scenarios": _f(Named(SCENARIO)),
 }
+
+
+def _partial(obj: Obj, **extra: Field) -> Obj:
+    """The same keys, none required, for `override:` (each key given replaces the base's)."""
+    fields = {k: Field(f.schema, False, f.doc) for k, f in obj.fields.items()}
+    return Obj(f"{obj.name} override", {**fields, **extra})
+
+
+_REMOVE = _f(BOOLEAN, "true to remove the base item")
+OVERRIDE = Obj("override", {
+    "roles": _f(Named(_partial(ROLE)), "role id → the keys to change, e.g. `holder:`"),
+    "enums": _f(Named(_partial(ENUM))),
+    "facts": _f(Named(_partial(FACT))),
+    "events": _f(Named(_partial(EVENT))),
+    "measures": _f(Named(_partial(MEASURE))),
+    "parameters": _f(Named(Named(_partial(PARAMETER))), "group → parameter → keys to change"),
+    "la_profile": _f(Obj("local authority profile override", {
+        "name": _f(TEXT),
+        "entries": _f(Named(_partial(LA_ENTRY)), "entry id → keys to change (or a new entry)"),
+    })),
+    "rules": _f(Named(_partial(RULE, remove=_REMOVE)), "rule id → keys to change"),
+    "procedures": _f(Named(_partial(
+        PROCEDURE, remove=_REMOVE,
+        states=_f(Named(_partial(STATE, remove=_REMOVE, add_transitions=_f(
+            ListOf(TRANSITION), "transitions added to the base state's"))),
+            "state id → keys to change, or a new state written in full"),
+        invariants=_f(Named(_partial(INVARIANT, remove=_REMOVE)),
+                      "invariant id → keys to change, or a new invariant"))),
+        "procedure id → keys to change"),
+}, "changes to the base policy's items, by id (an overlay only)")
+SECTIONS["override"] = _f(OVERRIDE, "in an overlay: changes to items of the base policy, by id")
 SECTION_FILE = Obj("policy file", SECTIONS)
 MANIFEST = Obj("manifest", {
     "title": _req(TEXT),

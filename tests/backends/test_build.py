@@ -121,7 +121,7 @@ def test_build_leaves_what_no_backend_owns_alone(policy_copy: Path, tmp_path: Pa
     assert (out / "notes" / "readme.md").read_text() == "kept\n"
     assert not (out / "python" / "old").exists()
     assert sorted(p.name for p in out.iterdir()) == [
-        "MANIFEST.json", "diagrams", "docs", "notes", "python"]
+        "MANIFEST.json", "diagrams", "docs", "notes", "python", "schema"]
 
 
 def test_identifiers_that_collide_are_a_compiler_error() -> None:

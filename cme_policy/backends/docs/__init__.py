@@ -9,6 +9,7 @@ files["docs/handbook.html"], files["docs/handbook.md"]
 
 from __future__ import annotations
 
-from cme_policy.backends.docs.render import generate, render_html, render_markdown
+from cme_policy.backends.docs.render import (ChangesSince, ChangeView, generate, render_html,
+                                             render_markdown)
 
-__all__ = ["generate", "render_html", "render_markdown"]
+__all__ = ["ChangeView", "ChangesSince", "generate", "render_html", "render_markdown"]

@@ -4,6 +4,7 @@ escaped by `finalize`, so no policy text can become markup in either."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import jinja2
 from markupsafe import Markup
@@ -52,21 +53,46 @@ _MD.filters["raw"] = _raw
 _MD.filters["comment"] = _comment
 
 
-def generate(policy: Policy, source_label: str) -> dict[str, str]:
-    """Relative output paths → text; the same policy always gives the same bytes."""
+@dataclass(frozen=True)
+class ChangeView:
+    kind: str
+    subject: str
+    message: str
+    details: tuple[str, ...]
+    weakens: bool
+
+
+@dataclass(frozen=True)
+class ChangesSince:
+    """The section "Changes since the last review", as plain text (the templates escape it)."""
+
+    old: str
+    items: tuple[ChangeView, ...]
+
+    @property
+    def weakening(self) -> int:
+        return sum(1 for c in self.items if c.weakens)
+
+
+def generate(policy: Policy, source_label: str, *,
+             since: ChangesSince | None = None) -> dict[str, str]:
+    """Relative output paths → text; the same policy always gives the same bytes. With
+    `since` (from `cme-policy build --since OLD`) the handbook lists the changes."""
     handbook = build_handbook(policy, source_label)
-    return {"docs/handbook.html": render_html(policy, handbook),
-            "docs/handbook.md": render_markdown(policy, handbook)}
+    return {"docs/handbook.html": render_html(policy, handbook, since),
+            "docs/handbook.md": render_markdown(policy, handbook, since)}
 
 
-def render_html(policy: Policy, handbook: Handbook) -> str:
+def render_html(policy: Policy, handbook: Handbook, since: ChangesSince | None = None) -> str:
     # The SVG comes from the diagrams backend's own autoescaped template.
     svgs = {p.id: Markup(render_svg(build_chart(policy, p)).strip()) for p in policy.procedures}
-    return _HTML.get_template("handbook.html.j2").render(h=handbook, svgs=svgs)
+    return _HTML.get_template("handbook.html.j2").render(h=handbook, svgs=svgs, changes=since)
 
 
-def render_markdown(policy: Policy, handbook: Handbook) -> str:
+def render_markdown(policy: Policy, handbook: Handbook,
+                    since: ChangesSince | None = None) -> str:
     mermaid = {p.id: Markup(render_mermaid(build_chart(policy, p)))
                for p in policy.procedures}
-    text = _MD.get_template("handbook.md.j2").render(h=handbook, mermaid=mermaid)
+    text = _MD.get_template("handbook.md.j2").render(h=handbook, mermaid=mermaid,
+                                                     changes=since)
     return re.sub(r"\n{3,}", "\n\n", text)

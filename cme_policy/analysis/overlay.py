@@ -1,0 +1,262 @@
+"""Overlay checks: statutory floors (an overlay may make the law stricter, never weaker) and
+fields a scaffolded overlay still has to fill in.
+
+`check_floors` compares the base policy's IR with the merged policy's IR. Every message cites
+the statute (the `source:` of the parameter, rule or invariant) the overlay would break.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Iterable
+
+from cme_policy.diagnostics import DiagnosticSink, SourceCache
+from cme_policy.expr import ast
+from cme_policy.expr.printer import to_source
+from cme_policy.ir import model as m
+from cme_policy.source.loader import SourceSet
+from cme_policy.source.overlay import Removal
+from cme_policy.source.span import Span
+from cme_policy.source.yaml_nodes import YMap, YNode, YScalar
+
+UNFILLED = "TO BE COMPLETED"
+Overrides = dict[tuple[str, str], YMap]
+
+
+def _cite(source: str | None) -> str:
+    return f" ({source})" if source else ""
+
+
+def _at(overrides: Overrides, kind: str, key: str, field: str, fallback: Span) -> Span:
+    node = overrides.get((kind, key))
+    entry = node.entry(field) if node is not None else None
+    return entry.value.span if entry is not None else fallback
+
+
+def _number(value: ast.Expr) -> tuple[Decimal, str] | None:
+    """A literal's magnitude and its unit ('' for whole numbers, '%' for percentages)."""
+    if isinstance(value, ast.DurationLit):
+        return Decimal(value.amount), value.unit.value
+    if isinstance(value, ast.IntLit):
+        return Decimal(value.value), ""
+    if isinstance(value, ast.PercentLit):
+        return value.value, "%"
+    return None
+
+
+def _resolve(value: ast.Expr, params: dict[str, m.Parameter]) -> ast.Expr:
+    if isinstance(value, ast.Name) and value.parts[:1] == ("params",):
+        param = params.get(".".join(value.parts))
+        if param is not None:
+            return param.value
+    return value
+
+
+def check_floors(base: m.Policy, merged: m.Policy, removals: list[Removal],
+                 sink: DiagnosticSink, overrides: Overrides | None = None) -> None:
+    _Floors(base, merged, removals, sink, overrides or {}).run()
+
+
+class _Floors:
+    def __init__(self, base: m.Policy, merged: m.Policy, removals: list[Removal],
+                 sink: DiagnosticSink, overrides: Overrides) -> None:
+        self.base, self.merged, self.sink, self.overrides = base, merged, sink, overrides
+        self.removed = {(r.kind, r.owner, r.id): r for r in removals}
+        self.base_params = {p.qualified: p for p in base.parameters}
+        self.params = {p.qualified: p for p in merged.parameters}
+
+    def run(self) -> None:
+        self._parameters()
+        self._rules()
+        self._procedures()
+
+    # -- parameters ----------------------------------------------------------------------
+    def _parameters(self) -> None:
+        for old in self.base.parameters:
+            new = self.params.get(old.qualified)
+            if not old.statutory or new is None:
+                continue
+            key = f"{old.group}.{old.name}"
+            if (new.statutory, new.stricter) != (old.statutory, old.stricter):
+                field = "statutory" if new.statutory != old.statutory else "stricter"
+                self.sink.error("O008", f"{old.qualified} is statutory{_cite(old.source)}: an "
+                                f"overlay may not change its `{field}:`",
+                                _at(self.overrides, "parameter", key, field, new.span),
+                                "remove the key from the override; the base says which way "
+                                "the law may be made stricter")
+            problem = self._weaker(old.value, new.value, old.stricter or "lower")
+            if problem is not None:
+                self.sink.error("O001", f"{old.qualified} is statutory{_cite(old.source)}: "
+                                f"{problem}", _at(self.overrides, "parameter", key, "value",
+                                                  new.value.span),
+                                f"a local value may only be stricter ({old.stricter or 'lower'} "
+                                f"than or equal to {_show(old.value)})")
+
+    @staticmethod
+    def _weaker(old: ast.Expr, new: ast.Expr, stricter: str) -> str | None:
+        if old == new:
+            return None
+        a, b = _number(old), _number(new)
+        if a is None or b is None:
+            return f"the value {_show(new)} cannot be compared with the base's {_show(old)}"
+        if a[1] != b[1]:
+            return (f"the value {_show(new)} is in {b[1] or 'whole numbers'}, the base's "
+                    f"{_show(old)} in {a[1] or 'whole numbers'}")
+        if (stricter == "lower" and b[0] > a[0]) or (stricter == "higher" and b[0] < a[0]):
+            return f"{_show(new)} is weaker than the base's {_show(old)}"
+        return None
+
+    # -- rules ---------------------------------------------------------------------------
+    def _rules(self) -> None:
+        rules = {r.id: r for r in self.merged.rules}
+        for old in self.base.rules:
+            if not old.statutory:
+                continue
+            removal = self.removed.get(("rule", None, old.id))
+            new = rules.get(old.id)
+            if removal is not None or new is None:
+                self.sink.error("O002", f"rule '{old.id}' is statutory{_cite(old.source)} and "
+                                "cannot be removed", removal.span if removal else None,
+                                "leave the rule in place; add a stricter local rule beside it")
+                continue
+            for problem, field in self._rule_problems(old, new):
+                self.sink.error("O002", f"rule '{old.id}' is statutory{_cite(old.source)}: "
+                                f"{problem}", _at(self.overrides, "rule", old.id, field,
+                                                  new.span),
+                                "an overlay may make a statutory rule stricter (an earlier "
+                                "threshold, a shorter deadline, `or` another condition), never "
+                                "weaker; add a local rule for anything else")
+
+    def _rule_problems(self, old: m.Rule, new: m.Rule) -> Iterable[tuple[str, str]]:
+        if not new.statutory:
+            yield "it cannot stop being statutory", "statutory"
+        if not self._implies(old.when, new.when):
+            yield ("the new `when:` may not hold every time the base's does "
+                   f"({_show(old.when)})"), "when"
+        if old.opens is not None and new.opens != old.opens:
+            yield f"it must still open '{old.opens}'", "opens"
+        for obligation in old.then:
+            match = next((o for o in new.then if o.action == obligation.action
+                          or (o.done_by is not None and o.done_by == obligation.done_by)), None)
+            if match is None:
+                yield f"the obligation '{obligation.action}' was removed", "then"
+            elif obligation.within is not None:
+                if match.within is None:
+                    yield f"the obligation '{obligation.action}' lost its deadline", "then"
+                    continue
+                problem = self._weaker(_resolve(obligation.within, self.base_params),
+                                       _resolve(match.within, self.params), "lower")
+                if problem is not None:
+                    yield f"the deadline of '{obligation.action}': {problem}", "then"
+
+    def _implies(self, old: ast.Expr, new: ast.Expr) -> bool:
+        """True when `new` holds whenever `old` does, shown structurally. Thresholds are
+        compared by value (parameters resolved in each policy), so raising a parameter that a
+        statutory rule compares with is caught even when the rule itself is not overridden."""
+        if isinstance(old, ast.Compare) and isinstance(new, ast.Compare) and old.op == new.op \
+                and old.left == new.left and old.op in (">=", ">", "<=", "<"):
+            if old.right == new.right and isinstance(old.right, ast.Name) and \
+                    self._statutory_param(old.right):
+                return True  # the parameter itself is checked (O001)
+            direction = "lower" if old.op in (">=", ">") else "higher"
+            return self._weaker(_resolve(old.right, self.base_params),
+                                _resolve(new.right, self.params), direction) is None
+        if isinstance(old, ast.BoolOp) and isinstance(new, ast.BoolOp) and old.op == new.op \
+                and len(old.operands) == len(new.operands) and all(
+                    self._implies(a, b) for a, b in zip(old.operands, new.operands)):
+            return True
+        if isinstance(old, ast.Not) and isinstance(new, ast.Not):
+            return self._implies(new.operand, old.operand)
+        if isinstance(new, ast.BoolOp) and new.op == "or" and any(
+                self._implies(old, operand) for operand in new.operands):
+            return True
+        return old == new and not _compares(old)
+
+    def _statutory_param(self, name: ast.Name) -> bool:
+        param = self.base_params.get(".".join(name.parts))
+        return param is not None and param.statutory
+
+    # -- procedures ----------------------------------------------------------------------
+    def _procedures(self) -> None:
+        procedures = {p.id: p for p in self.merged.procedures}
+        for old in self.base.procedures:
+            new = procedures.get(old.id)
+            removal = self.removed.get(("procedure", None, old.id))
+            for invariant in old.invariants:
+                if not invariant.statutory:
+                    continue
+                kept = new.invariants if new is not None else ()
+                now = next((i for i in kept if i.id == invariant.id), None)
+                gone = removal or self.removed.get(("invariant", old.id, invariant.id))
+                key = f"{old.id}.{invariant.id}"
+                if now is None:
+                    self.sink.error("O003", f"invariant '{invariant.id}' of procedure '{old.id}' "
+                                    f"is statutory{_cite(invariant.source)} and cannot be "
+                                    "removed", gone.span if gone else None,
+                                    "keep the invariant; a stricter local one may be added")
+                elif (now.kind, now.state, now.through, now.statutory) != (
+                        invariant.kind, invariant.state, invariant.through, True):
+                    self.sink.error("O003", f"invariant '{invariant.id}' of procedure '{old.id}' "
+                                    f"is statutory{_cite(invariant.source)} and cannot be "
+                                    "changed", _at(self.overrides, "invariant", key,
+                                                   _changed(invariant, now), now.span),
+                                    "keep the invariant as it is; add a new one for local "
+                                    "practice")
+            for state in old.states:
+                removal_state = self.removed.get(("state", old.id, state.id))
+                if removal_state is None:
+                    continue
+                for invariant in old.invariants:
+                    if state.id in (invariant.state, invariant.through):
+                        self.sink.error("O004", f"state '{state.id}' of procedure '{old.id}' is "
+                                        f"protected by invariant '{invariant.id}'"
+                                        f"{_cite(invariant.source)} and cannot be removed",
+                                        removal_state.span,
+                                        "keep the state; add states or transitions around it")
+
+
+def _compares(expr: ast.Expr) -> bool:
+    """Whether an expression holds an ordering comparison (whose threshold may have moved)."""
+    if isinstance(expr, ast.Compare):
+        return expr.op in (">=", ">", "<=", "<") or _compares(expr.left) or _compares(expr.right)
+    if isinstance(expr, ast.BoolOp):
+        return any(_compares(o) for o in expr.operands)
+    if isinstance(expr, ast.Not):
+        return _compares(expr.operand)
+    return False
+
+
+def _changed(old: m.Invariant, new: m.Invariant) -> str:
+    for field, a, b in (("every_path_to", old.state, new.state), ("passes", old.through,
+                                                                  new.through),
+                        ("statutory", old.statutory, new.statutory)):
+        if a != b:
+            return field if old.kind == "passes" or field == "statutory" else {
+                "every_path_to": "before_leaving", "passes": "requires"}[field]
+    return "before_leaving" if old.kind == "passes" else "every_path_to"
+
+
+def _show(value: ast.Expr) -> str:
+    return to_source(value)
+
+
+# -- unfilled fields -------------------------------------------------------------------------
+def check_unfilled(sources: SourceSet, sink: DiagnosticSink, cache: SourceCache) -> None:
+    """A warning for every value still reading `TO BE COMPLETED` (as `cme-policy init` left it).
+
+    Only files whose text holds the words are walked, so a complete policy costs one scan of
+    its lines.
+    """
+    stack: list[YNode] = [node for path, node in sources.files
+                          if cache.contains(path, UNFILLED)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, YScalar):
+            if UNFILLED in node.value:
+                sink.warning("O009", "this value is still to be completed", node.span,
+                             "replace `TO BE COMPLETED` with the real value and, where the entry "
+                             "has `verified:`, set it to true once confirmed")
+        elif isinstance(node, YMap):
+            stack.extend(entry.value for entry in node.entries)
+        else:
+            stack.extend(node.items)
