@@ -172,3 +172,10 @@ def walk(expr: Expr) -> list[Expr]:
     for child in children(expr):
         out.extend(walk(child))
     return out
+
+
+def referenced_names(expr: Expr | None) -> set[str]:
+    """Every dotted name an expression mentions (facts, measures, parameters, members)."""
+    if expr is None:
+        return set()
+    return {e.dotted for e in walk(expr) if isinstance(e, Name)}

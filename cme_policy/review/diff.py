@@ -244,33 +244,22 @@ def _parameter(key: str, a: m.Parameter, b: m.Parameter, old: Side, new: Side,
                       weakens=a.statutory and not b.statutory, touches=touches)
 
 
-def _names(expr: ast.Expr | None) -> set[str]:
-    if expr is None:
-        return set()
-    found = {expr.dotted} if isinstance(expr, ast.Name) else set()
-    if isinstance(expr, ast.Call):
-        found.add(expr.func.dotted)
-    for child in ast.children(expr):
-        found |= _names(child)
-    return found
-
-
 def _param_users(key: str, side: Side) -> set[str]:
     users = {f"rule:{r.id}" for r in side.policy.rules
-             if key in _names(r.when) | {n for o in r.then for n in _names(o.within)}}
+             if key in ast.referenced_names(r.when) | {n for o in r.then for n in ast.referenced_names(o.within)}}
     for proc in side.policy.procedures:
         for state in proc.states:
-            used = _names(state.deadline.within if state.deadline else None)
-            used |= {n for t in state.transitions for n in _names(t.guard)}
+            used = ast.referenced_names(state.deadline.within if state.deadline else None)
+            used |= {n for t in state.transitions for n in ast.referenced_names(t.guard)}
             if key in used:
                 users.add(f"procedure:{proc.id}")
     return users
 
 
 def _deadline_params(side: Side) -> set[str]:
-    found = {n for r in side.policy.rules for o in r.then for n in _names(o.within)}
+    found = {n for r in side.policy.rules for o in r.then for n in ast.referenced_names(o.within)}
     found |= {n for p in side.policy.procedures for s in p.states if s.deadline
-              for n in _names(s.deadline.within)}
+              for n in ast.referenced_names(s.deadline.within)}
     return {n for n in found if n.startswith("params.")}
 
 

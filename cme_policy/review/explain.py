@@ -70,17 +70,6 @@ def resolve(policy: m.Policy, wanted: str) -> Target:
     raise UnknownId(wanted, close)
 
 
-def _names(expr: ast.Expr | None) -> set[str]:
-    if expr is None:
-        return set()
-    found = {expr.dotted} if isinstance(expr, ast.Name) else set()
-    if isinstance(expr, ast.Call):
-        found.add(expr.func.dotted)
-    for child in ast.children(expr):
-        found |= _names(child)
-    return found
-
-
 class Explainer:
     def __init__(self, policy: m.Policy, results: dict[str, PupilResult | None]) -> None:
         self.policy, self.results = policy, results
@@ -136,14 +125,14 @@ class Explainer:
 
     def _users(self, name: str) -> list[str]:
         out = [f"  rule {r.id}: {r.title}" for r in self.policy.rules
-               if name in _names(r.when) | {n for o in r.then for n in _names(o.within)}]
+               if name in ast.referenced_names(r.when) | {n for o in r.then for n in ast.referenced_names(o.within)}]
         for proc in self.policy.procedures:
             for state in proc.states:
-                used = _names(state.deadline.within if state.deadline else None)
+                used = ast.referenced_names(state.deadline.within if state.deadline else None)
                 if name in used:
                     out.append(f"  state {proc.id}.{state.id}: deadline of {state.title}")
                 for t in state.transitions:
-                    if name in _names(t.guard):
+                    if name in ast.referenced_names(t.guard):
                         out.append(f"  transition {proc.id}.{state.id} --{t.event}--> "
                                    f"{t.target}: its guard")
         for event in self.policy.events:
@@ -167,8 +156,8 @@ class Explainer:
         lines += self._clause_lines(rule.clauses)
         lines.append(f"source: {rule.source or 'none given'}"
                      + (" (statutory)" if rule.statutory else ""))
-        params = sorted(n for n in _names(rule.when) | {x for o in rule.then
-                                                         for x in _names(o.within)}
+        params = sorted(n for n in ast.referenced_names(rule.when) | {x for o in rule.then
+                                                         for x in ast.referenced_names(o.within)}
                         if n.startswith("params."))
         for name in params:
             p = next(x for x in self.policy.parameters if x.qualified == name) \
