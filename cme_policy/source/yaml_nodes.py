@@ -368,24 +368,25 @@ def _build(path: str, parser: Any) -> YNode:
     return root if root is not None else YMap((), Span.point(path, 1, 1))
 
 
-_RESOLVED: dict[tuple[str, Any], str] = {}
+_IMPLICIT: dict[str, list[tuple[str, Any]]] = yaml.SafeLoader.yaml_implicit_resolvers
 
 
-def _resolve(parser: Any, value: str, implicit: Any) -> str:
-    """PyYAML's implicit tag resolution, memoised: policies repeat the same keys and values."""
-    key = (value, implicit)
-    tag = _RESOLVED.get(key)
-    if tag is None:
-        tag = parser.resolve(yaml.ScalarNode, value, implicit)
-        if len(_RESOLVED) < 100_000:
-            _RESOLVED[key] = tag
-    return tag
+def _resolve(value: str, implicit: Any) -> str:
+    """PyYAML's implicit tag resolution for SafeLoader, without its per-call overhead: a
+    quoted scalar is a string; a plain one is tried against the resolvers for its first
+    character, as `Resolver.resolve` does (SafeLoader has no path resolvers)."""
+    if not implicit[0]:
+        return STR
+    for tag, regexp in _IMPLICIT.get(value[:1], ()):
+        if regexp.match(value):
+            return str(tag)
+    return STR
 
 
 def _scalar(path: str, parser: Any, event: Any) -> YScalar:
     tag = event.tag
     if tag is None or tag == "!":
-        tag = _resolve(parser, event.value, event.implicit)
+        tag = _resolve(event.value, event.implicit)
     if tag not in KNOWN_TAGS:
         raise _Refuse()  # keys included, though the reference path lets a quoted one through
     start, end = event.start_mark, event.end_mark
