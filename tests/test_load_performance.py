@@ -13,7 +13,9 @@ from cme_policy.driver import CheckResult, check_policy
 
 POLICY = Path(__file__).resolve().parent.parent / "policy"
 TARGET_BYTES = 1024 * 1024
-LIMIT_SECONDS = 1.5  # the goal is well under a second; the rest is headroom for a busy CI box
+# A guard against pathological slow-downs (quadratic passes, a lost fast path), not the speed
+# target: the target is measured by benchmarks/load.py, which prints the figure.
+LIMIT_SECONDS = 5.0
 
 # One unit of the synthetic policy: two parameters, a rule with two obligations that opens a
 # seven-state procedure with a deadline and an invariant. Six expressions in about 3.2 KB:
