@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from itertools import islice
-from typing import TYPE_CHECKING, TextIO
+from typing import Any, TYPE_CHECKING, TextIO
 
 from stdnum import exceptions as stdnum_errors
 from stdnum.gb import upn as stdnum_upn
@@ -130,6 +130,10 @@ class _Errors:
             self.omitted += 1
         else:
             self.items.append(DataError(self.path, line, column, message, hint))
+
+    def outcome(self) -> dict[str, Any]:
+        """The FileRead fields these errors fill in."""
+        return {"path": self.path, "errors": self.items, "errors_omitted": self.omitted}
 
 
 # -- the policy's side of the inputs ------------------------------------------------------
@@ -318,12 +322,11 @@ def _width_error(errors: _Errors, line: int, row: list[str], width: int) -> None
 # -- pupils --------------------------------------------------------------------------------
 
 
-@dataclass
-class PupilsRead:
-    """The pupils file: valid pupils by UPN, every error, and the counts."""
+@dataclass(kw_only=True)
+class FileRead:
+    """What reading one input file gave besides its data: every problem, and the counts."""
 
     path: str
-    pupils: dict[str, Pupil]
     errors: list[DataError]
     counts: ReadCounts
     errors_omitted: int = 0
@@ -331,6 +334,13 @@ class PupilsRead:
     @property
     def ok(self) -> bool:
         return not self.errors and not self.errors_omitted
+
+
+@dataclass(kw_only=True)
+class PupilsRead(FileRead):
+    """The pupils file: valid pupils by UPN, every error, and the counts."""
+
+    pupils: dict[str, Pupil]
 
 
 def _fact(spec: FactSpec, raw: str) -> tuple[FactValue, str, str]:
@@ -385,7 +395,7 @@ def read_pupils(path: PathLike, schema: InputSchema, *,
     try:
         cols = src.header(PUPIL_COLUMNS, PUPIL_REQUIRED, lambda n: n in schema.facts)
         if cols is None:
-            return PupilsRead(errors.path, pupils, errors.items, counts, errors.omitted)
+            return PupilsRead(pupils=pupils, counts=counts, **errors.outcome())
         width = max(cols.values()) + 1
         upn_at = cols["upn"]
         fact_cols = [(specs[n], i) for n, i in cols.items() if n != "upn"]
@@ -440,7 +450,7 @@ def read_pupils(path: PathLike, schema: InputSchema, *,
         counts.pupils_read = len(pupils)
     finally:
         src.close()
-    return PupilsRead(errors.path, pupils, errors.items, counts, errors.omitted)
+    return PupilsRead(pupils=pupils, counts=counts, **errors.outcome())
 
 
 def _cross_checks(errors: _Errors, line: int, facts: Mapping[str, FactValue],
@@ -465,19 +475,11 @@ def _cross_checks(errors: _Errors, line: int, facts: Mapping[str, FactValue],
 # -- attendance marks ----------------------------------------------------------------------
 
 
-@dataclass
-class MarksRead:
+@dataclass(kw_only=True)
+class MarksRead(FileRead):
     """The marks file laid on the calendar: one `PupilMarks` per pupil with any mark."""
 
-    path: str
     marks: dict[str, PupilMarks]
-    errors: list[DataError]
-    counts: ReadCounts
-    errors_omitted: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and not self.errors_omitted
 
     def for_pupil(self, upn: str, calendar: SchoolCalendar, table: CodeTable) -> PupilMarks:
         """The pupil's marks, or an all-unmarked string for a pupil the file never mentions."""
@@ -549,7 +551,7 @@ def read_marks(path: PathLike, schema: InputSchema, calendar: SchoolCalendar,
     try:
         cols = src.header(MARK_COLUMNS, MARK_COLUMNS)
         if cols is None:
-            return MarksRead(errors.path, {}, errors.items, counts, errors.omitted)
+            return MarksRead(marks={}, counts=counts, **errors.outcome())
         width = max(cols.values()) + 1
         at = (cols["upn"], cols["date"], cols["session"], cols["code"])
         plain = at == (0, 1, 2, 3)
@@ -616,7 +618,7 @@ def read_marks(path: PathLike, schema: InputSchema, calendar: SchoolCalendar,
     counts.pupils_read = len(pupils)
     counts.pupils_with_marks = len(marks)
     counts.pupils_without_marks = len(pupils) - len(marks)
-    return MarksRead(errors.path, marks, errors.items, counts, errors.omitted)
+    return MarksRead(marks=marks, counts=counts, **errors.outcome())
 
 
 def _parse_line(line: str, fh: TextIO) -> tuple[list[str] | None, int]:
@@ -708,19 +710,11 @@ def _slow_mark(row: list[str], line: int, width: int, at: tuple[int, int, int, i
 # -- case log ------------------------------------------------------------------------------
 
 
-@dataclass
-class EventsRead:
+@dataclass(kw_only=True)
+class EventsRead(FileRead):
     """The case log: each pupil's events in date order (file order within a day)."""
 
-    path: str
     events: dict[str, list[CaseEvent]]
-    errors: list[DataError]
-    counts: ReadCounts
-    errors_omitted: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and not self.errors_omitted
 
 
 def read_events(path: PathLike, schema: InputSchema, pupils: Mapping[str, Pupil], *,
@@ -734,7 +728,7 @@ def read_events(path: PathLike, schema: InputSchema, pupils: Mapping[str, Pupil]
     try:
         cols = src.header(EVENT_COLUMNS, EVENT_REQUIRED)
         if cols is None:
-            return EventsRead(errors.path, events, errors.items, counts, errors.omitted)
+            return EventsRead(events=events, counts=counts, **errors.outcome())
         width = max(cols.values()) + 1
         ir = cols.get("role")
         for row in src.rows():
@@ -782,4 +776,4 @@ def read_events(path: PathLike, schema: InputSchema, pupils: Mapping[str, Pupil]
     for log in events.values():
         log.sort(key=lambda e: e.date)  # stable: same-day events keep file order
     counts.pupils_read = len(events)
-    return EventsRead(errors.path, events, errors.items, counts, errors.omitted)
+    return EventsRead(events=events, counts=counts, **errors.outcome())
