@@ -252,11 +252,21 @@ def _one_pupil(i: int, rng: random.Random, calendar: SchoolCalendar, days: Seque
         end = _leaver(rng, pupil, days, usable, destinations, known, start)
     else:
         _scatter(rng, parts, writer, 0.05, ("I", "M"), (3, 1), start, end)
+    _new_pupil_return(rng, pupil, first, known)
     text = writer.block(pupil.upn, parts, start, end)
     mf.write(text)
     summary.mark_rows += max(0, end - start)
     pupil.events.sort(key=lambda e: e[0])
     return pupil
+
+
+def _new_pupil_return(rng: random.Random, pupil: _Pupil, first: dt.date,
+                      known: Collection[str]) -> None:
+    """Schools make the new-pupil return for most pupils admitted this year; some miss it."""
+    if "new_pupil_return_made" in known and pupil.admitted >= dt.date(first.year, 8, 1) \
+            and rng.random() < 0.9:
+        pupil.events.append((pupil.admitted + dt.timedelta(days=rng.randint(1, 4)),
+                             "new_pupil_return_made"))
 
 
 def _log(pupil: _Pupil, usable: dict[str, tuple[tuple[str, ...], tuple[str, ...]]], name: str,
