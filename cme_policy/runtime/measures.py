@@ -274,14 +274,9 @@ def count_sessions_onset(
 ) -> date | None:
     """Onset of `count_sessions op threshold`, from every day's windowed sum in one pass."""
     cs = _codes(marks, calendar, codes)
-    _check_window(window)
-    holds = _condition(op, threshold)
     n = _days_upto(calendar, as_of)
-    flags = _flags(marks, cs.flags)
-    if not holds(flags.count(_ONE, 2 * max(0, n - window), 2 * n)):
-        return None
-    tests = _window_tests(_day_sums(flags, n), window, op, threshold)
-    return _onset_after(calendar, as_of, n, _last_false(tests))
+    per_day = _day_sums(_flags(marks, cs.flags), n)
+    return _windowed_onset(calendar, as_of, n, per_day, window, op, threshold)
 
 
 def count_school_days_onset(
@@ -290,11 +285,16 @@ def count_school_days_onset(
 ) -> date | None:
     """Onset of `count_school_days op threshold`, from every day's windowed sum in one pass."""
     cs = _codes(marks, calendar, codes)
-    _check_window(window)
-    holds = _condition(op, threshold)
     n = _days_upto(calendar, as_of)
     per_day = _day_any(_flags(marks, cs.flags), 0, n)
-    if not holds(per_day.count(_ONE, max(0, n - window), n)):
+    return _windowed_onset(calendar, as_of, n, per_day, window, op, threshold)
+
+
+def _windowed_onset(calendar: SchoolCalendar, as_of: date, n: int, per_day: bytes,
+                    window: int, op: str, threshold: int) -> date | None:
+    """Shared by the windowed counts: per_day holds each school day's count (0-2)."""
+    _check_window(window)
+    if not _condition(op, threshold)(sum(per_day[max(0, n - window):n])):
         return None
     tests = _window_tests(per_day, window, op, threshold)
     return _onset_after(calendar, as_of, n, _last_false(tests))
