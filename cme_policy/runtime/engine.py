@@ -244,6 +244,20 @@ class PolicySpec:
     rules: tuple[tuple[str, Callable[[Ctx], RuleOutcome], str | None], ...]
     procedures: tuple[ProcedureSpec, ...]
     event_sets: Mapping[str, tuple[tuple[str, object], ...]]
+    openers: Mapping[str, tuple[int, ...]] = field(init=False)
+    """Procedure id -> positions in `rules` of the rules that open it (worked out once)."""
+    owners: Mapping[str, str] = field(init=False)
+    """Event -> the procedure a stray event is blamed on (the first by id that moves on it)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "openers", {
+            proc.id: tuple(i for i, (_, _, opens) in enumerate(self.rules) if opens == proc.id)
+            for proc in self.procedures})
+        owners: dict[str, str] = {}
+        for proc in sorted(self.procedures, key=lambda q: q.id, reverse=True):
+            for name in proc.moves:
+                owners[name] = proc.id
+        object.__setattr__(self, "owners", owners)
 
 
 # -- a pupil --------------------------------------------------------------------------------------
@@ -282,19 +296,23 @@ def evaluate(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, events: Sequence
     """Rules, procedure cases and log violations for one pupil as of a date."""
     log = sorted(events, key=lambda e: e.date)
     p = _Pupil(spec, pupil, marks, calendar, log)
-    rules = tuple(fn(p.at(as_of)) for _, fn, _ in spec.rules)
+    now = p.at(as_of)
+    rules = tuple(fn(now) for _, fn, _ in spec.rules)
     cases: list[CaseOutcome] = []
     taken: set[int] = set()
     refusals: list[tuple[str, dict[int, Violation]]] = []
     checkpoints = _checkpoints(marks, log, as_of)
     for proc in spec.procedures:
+        openers = _openers(spec, proc, p, checkpoints, rules)
+        if not openers and not log:
+            continue  # no case can open, no event to replay: most pupils, most procedures
         replay = _Replay(proc, p, log, as_of)
-        replay.run(_openers(spec, proc, p, checkpoints))
+        replay.run(openers)
         cases += replay.cases
         taken |= replay.accepted
         refusals.append((proc.id, replay.refused))
-    return PupilResult(pupil.upn, as_of, rules, tuple(cases),
-                       _log_violations(spec, log, taken, refusals, as_of))
+    violations = _log_violations(spec, log, taken, refusals, as_of) if log else ()
+    return PupilResult(pupil.upn, as_of, rules, tuple(cases), violations)
 
 
 def _checkpoints(marks: PupilMarks, log: Sequence[CaseEvent], as_of: date) -> list[date]:
@@ -310,15 +328,18 @@ def _checkpoints(marks: PupilMarks, log: Sequence[CaseEvent], as_of: date) -> li
     return sorted(days)
 
 
-def _openers(spec: PolicySpec, proc: ProcedureSpec, p: _Pupil,
-             checkpoints: Sequence[date]) -> list[date]:
-    """Each onset an opening rule shows at a checkpoint opens a case (one at a time)."""
+def _openers(spec: PolicySpec, proc: ProcedureSpec, p: _Pupil, checkpoints: Sequence[date],
+             now: Sequence[RuleOutcome]) -> list[date]:
+    """Each onset an opening rule shows at a checkpoint opens a case (one at a time).
+
+    `now` holds the rules' outcomes at the as-of date (the last checkpoint), already computed.
+    """
     onsets: set[date] = set()
-    for _, fn, opens in spec.rules:
-        if opens != proc.id:
-            continue
+    as_of = checkpoints[-1]
+    for i in spec.openers[proc.id]:
+        fn = spec.rules[i][1]
         for day in checkpoints:
-            outcome = fn(p.at(day))
+            outcome = now[i] if day == as_of else fn(p.at(day))
             if outcome.fires and outcome.onset is not None:
                 onsets.add(outcome.onset)
     return sorted(onsets)
@@ -339,14 +360,10 @@ def _log_violations(spec: PolicySpec, log: Sequence[CaseEvent], taken: set[int],
     for _, by_index in sorted(refusals, key=lambda r: r[0]):
         out += [by_index[i] for i in sorted(by_index) if i not in taken]
         refused |= by_index.keys()
-    owners_of: dict[str, str] = {}
-    for proc in sorted(spec.procedures, key=lambda q: q.id, reverse=True):
-        for name in proc.moves:
-            owners_of[name] = proc.id
     for i, event in enumerate(log):
         if event.date > as_of or i in taken or i in refused:
             continue
-        owner = owners_of.get(event.event)
+        owner = spec.owners.get(event.event)
         if owner is not None:
             out.append(Violation(owner, "no_open_case", event.date,
                                  f"'{event.event}' recorded but no case of '{owner}' was open",

@@ -38,9 +38,11 @@ class Row:
                 self.action)
 
 
-def rows_for(result: PupilResult, policy: m.Policy) -> list[Row]:
-    """Actions from rules and cases, then every violation as a row of status `violated`."""
-    statutes = _statutes(policy)
+def rows_for(result: PupilResult, statutes: dict[str, str]) -> list[Row]:
+    """Actions from rules and cases, then every violation as a row of status `violated`.
+
+    `statutes` is `statutes_of(policy)`, worked out once per run, not once per pupil.
+    """
     out = [Row(result.upn, a.source, a.source_id, a.state or "", a.action, a.role or "", a.due,
                a.status, " ".join(a.clauses), a.statute or statutes.get(a.source_id, ""))
            for a in result.actions]
@@ -50,7 +52,8 @@ def rows_for(result: PupilResult, policy: m.Policy) -> list[Row]:
     return out
 
 
-def _statutes(policy: m.Policy) -> dict[str, str]:
+def statutes_of(policy: m.Policy) -> dict[str, str]:
+    """Rule or procedure id -> the statutory source its rows cite."""
     found = {r.id: r.source for r in policy.rules if r.source}
     for p in policy.procedures:
         sources = sorted({i.source for i in p.invariants if i.source})
