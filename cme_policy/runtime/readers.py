@@ -479,7 +479,7 @@ def _cross_checks(errors: _Errors, line: int, facts: Mapping[str, FactValue],
 class MarksRead(FileRead):
     """The marks file laid on the calendar: one `PupilMarks` per pupil with any mark."""
 
-    marks: dict[str, PupilMarks]
+    marks: Mapping[str, PupilMarks]
 
     def for_pupil(self, upn: str, calendar: SchoolCalendar, table: CodeTable) -> PupilMarks:
         """The pupil's marks, or an all-unmarked string for a pupil the file never mentions."""
@@ -519,8 +519,29 @@ class _DayIndex:
 
 def read_marks(path: PathLike, schema: InputSchema, calendar: SchoolCalendar,
                pupils: Mapping[str, Pupil], *, progress: Progress | None = None,
-               error_limit: int | None = 10_000) -> MarksRead:
-    """Stream the marks file into one mark string per pupil; collect every bad row.
+               error_limit: int | None = 10_000, columnar: bool = True) -> MarksRead:
+    """Lay the marks file on the calendar, one mark string per pupil; collect every bad row.
+
+    A clean file is read by the columnar fast path (pyarrow + numpy,
+    `cme_policy.runtime.inputs.marks_columnar`); a file with anything to explain, or
+    `columnar=False`, is read row by row, which lists every bad row. Both give the same
+    result for a clean file.
+    """
+    if columnar:
+        from cme_policy.runtime.inputs.marks_columnar import read_marks_columnar
+
+        days = _DayIndex(calendar)
+        found = read_marks_columnar(path, schema, calendar, pupils,
+                                    lambda text: days.lookup(text)[0], progress)
+        if found is not None:
+            return found
+    return _read_marks_rows(path, schema, calendar, pupils, progress, error_limit)
+
+
+def _read_marks_rows(path: PathLike, schema: InputSchema, calendar: SchoolCalendar,
+                     pupils: Mapping[str, Pupil], progress: Progress | None,
+                     error_limit: int | None) -> MarksRead:
+    """Stream the marks file row by row into one mark string per pupil; collect every bad row.
 
     A repeated identical mark is accepted; two different marks for one session are an error
     (the first one is kept). Marks for a UPN not in `pupils` give one error per UPN, on its

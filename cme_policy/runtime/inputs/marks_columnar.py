@@ -1,0 +1,215 @@
+"""Runtime: the fast path for a large, clean marks file — pyarrow reads it, numpy lays it out.
+
+A whole LA's year is tens of millions of rows. Going through them one at a time in Python
+costs most of a run, so a clean file is read in column batches by pyarrow's C++ CSV reader,
+each column dictionary-encoded. Only the *distinct* values of a batch (a few thousand UPNs,
+some dates, two sessions, a few codes) are looked at in Python, by the same rules the row
+reader applies; the rows themselves become numpy index arithmetic and one scatter into a
+pupils x sessions grid.
+
+This path only ever accepts. Anything it would have to explain — a bad value, two different
+marks for one session, a row that does not parse, bytes that are not UTF-8, an odd header —
+makes it give up (None), and `read_marks` reads the file again row by row, which names every
+bad row by line and column. A clean file therefore gives the same result either way;
+tests/runtime/test_marks_columnar.py holds the two readers to that.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from stdnum.gb import upn as stdnum_upn
+
+from cme_policy.runtime.calendar import SchoolCalendar
+from cme_policy.runtime.marks import NO_MARK, CodeTable, PupilMarks
+from cme_policy.runtime.pupil import Pupil
+
+if TYPE_CHECKING:
+    from cme_policy.runtime.readers import InputSchema, MarksRead
+
+BLOCK_BYTES = 4 << 20
+"""pyarrow's read block: small enough to bound memory, large enough to amortise per-batch work."""
+
+_NO_MARK = ord(NO_MARK)
+_SESSIONS = {"AM": 0, "PM": 1}
+
+
+class _GiveUp(Exception):
+    """Something the row reader must see and explain."""
+
+
+def read_marks_columnar(path: str | os.PathLike[str], schema: InputSchema,
+                        calendar: SchoolCalendar, pupils: Mapping[str, Pupil],
+                        day_index: Callable[[str], int | None],
+                        progress: Callable[[int], None] | None = None,
+                        memory_pool: Any = None) -> MarksRead | None:
+    """The marks of a clean file laid on the calendar, or None if any row needs explaining.
+
+    `day_index` maps a date as written to 2 x its school-day index (None if not a school day).
+    `memory_pool` is where pyarrow allocates (tests pass one to measure the peak).
+    """
+    from cme_policy.runtime.readers import (  # readers imports this module
+        MarksRead,
+        ReadCounts,
+    )
+
+    names = _column_names(path)
+    if names is None:
+        return None
+    upns = list(pupils)
+    size = 2 * calendar.school_day_count
+    grid = np.full((len(upns), size), _NO_MARK, dtype=np.uint8)
+    seen = np.zeros(len(upns), dtype=bool)
+    maps = _ValueMaps(schema, pupils, upns, day_index)
+    rows = 0
+    try:
+        for batch in _batches(path, names, memory_pool):
+            rows += _lay_batch(batch, maps, grid, seen, size)
+            if progress is not None:
+                progress(rows)
+    except (_GiveUp, pa.ArrowException, UnicodeError, OSError):
+        return None
+    marks = GridMarks(grid, {upns[i]: i for i in np.flatnonzero(seen).tolist()}, calendar,
+                      schema.table)
+    counts = ReadCounts(rows_read=rows, pupils_read=len(upns), pupils_with_marks=len(marks),
+                        pupils_without_marks=len(upns) - len(marks))
+    return MarksRead(path=os.fspath(path), errors=[], counts=counts, marks=marks)
+
+
+class GridMarks(Mapping[str, PupilMarks]):
+    """UPN -> PupilMarks, each made from its row of the grid only when asked for.
+
+    Made lazily so the read stays columnar, and so that the one grid is shared (not copied)
+    by screening workers forked after the read.
+    """
+
+    def __init__(self, grid: np.ndarray[Any, np.dtype[np.uint8]], row_of: dict[str, int],
+                 calendar: SchoolCalendar, table: CodeTable) -> None:
+        self.grid, self.row_of, self.calendar, self.table = grid, row_of, calendar, table
+
+    def __getitem__(self, upn: str) -> PupilMarks:
+        text = self.grid[self.row_of[upn]].tobytes().decode("ascii")
+        return PupilMarks(self.calendar, self.table, text)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.row_of)
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+
+def _column_names(path: str | os.PathLike[str]) -> list[str] | None:
+    """The header as the row reader would accept it, or None (the row reader then explains)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh, strict=True), None)
+    except (OSError, UnicodeError, csv.Error):
+        return None
+    if header is None:
+        return None
+    names = [name.strip().lower() for name in header]
+    return names if sorted(names) == sorted(("upn", "date", "session", "code")) else None
+
+
+def _batches(path: str | os.PathLike[str], names: list[str], pool: Any) -> Any:
+    """Record batches of the data rows, every column dictionary-encoded bytes.
+
+    Bytes, not strings: pyarrow's UTF-8 check of every row costs a third of the read, while
+    decoding only the distinct values (`_ValueMaps.table`) finds the same bad bytes.
+    """
+    text = pa.dictionary(pa.int32(), pa.binary())
+    return pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
+        convert_options=pacsv.ConvertOptions(column_types={n: text for n in names},
+                                             strings_can_be_null=False,
+                                             quoted_strings_can_be_null=False),
+        memory_pool=pool)
+
+
+class _ValueMaps:
+    """Each distinct text of a column, mapped once by the row reader's rules (cached)."""
+
+    def __init__(self, schema: InputSchema, pupils: Mapping[str, Pupil], upns: Sequence[str],
+                 day_index: Callable[[str], int | None]) -> None:
+        self.pupils = pupils
+        self.row_of = {upn: i for i, upn in enumerate(upns)}
+        self.day_index = day_index
+        self.codes = {code: ord(schema.table.char(code)) for code in schema.table.codes}
+        self.cache: dict[str, dict[bytes, int]] = {"upn": {}, "date": {}, "session": {},
+                                                  "code": {}}
+
+    def table(self, column: str, values: list[bytes]) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Dictionary values → mapped integers; gives up on the first one that is wrong
+        (bytes that are not UTF-8 included: UnicodeDecodeError)."""
+        cache, mapper = self.cache[column], getattr(self, column)
+        out = np.empty(len(values), dtype=np.int64)
+        for i, value in enumerate(values):
+            found = cache.get(value)
+            if found is None:
+                found = cache[value] = mapper(value.decode("utf-8"))
+            out[i] = found
+        return out
+
+    def upn(self, text: str) -> int:
+        found = self.row_of.get(text)
+        if found is None:
+            found = self.row_of.get(stdnum_upn.compact(text))
+        return _or_give_up(found)
+
+    def date(self, text: str) -> int:
+        return _or_give_up(self.day_index(text))
+
+    def session(self, text: str) -> int:
+        return _or_give_up(_SESSIONS.get(text.strip().upper()))
+
+    def code(self, text: str) -> int:
+        return _or_give_up(self.codes.get(text.strip()))
+
+
+def _or_give_up(value: int | None) -> int:
+    if value is None:
+        raise _GiveUp()
+    return value
+
+
+def _lay_batch(batch: Any, maps: _ValueMaps, grid: np.ndarray[Any, np.dtype[np.uint8]],
+               seen: np.ndarray[Any, np.dtype[np.bool_]], size: int) -> int:
+    """Scatter one batch into the grid; gives up on two different marks for one session.
+
+    Per row only numpy work: four table lookups by dictionary index, two additions, and a
+    gather / scatter / gather on the grid (the temporaries are a few bytes per row).
+    """
+    index = np.int64 if grid.size >= 2**31 else np.int32
+    upns = _lookup(batch, "upn", maps)
+    seen[upns] = True
+    where = (upns.astype(index) * size)[_indices(batch, "upn")]
+    where += _lookup(batch, "date", maps).astype(index)[_indices(batch, "date")]
+    where += _lookup(batch, "session", maps).astype(index)[_indices(batch, "session")]
+    code = _lookup(batch, "code", maps).astype(np.uint8)[_indices(batch, "code")]
+    flat = grid.reshape(-1)
+    before = flat[where]
+    if np.any((before != _NO_MARK) & (before != code)):
+        raise _GiveUp()  # differs from a mark of an earlier batch
+    flat[where] = code
+    if np.any(flat[where] != code):
+        raise _GiveUp()  # two rows of this batch gave one session different marks
+    return int(batch.num_rows)
+
+
+def _lookup(batch: Any, column: str, maps: _ValueMaps) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """The batch's distinct values of `column`, mapped (row, 2 x day, session or code byte)."""
+    return maps.table(column, batch.column(column).dictionary.to_pylist())
+
+
+def _indices(batch: Any, column: str) -> np.ndarray[Any, Any]:
+    """Each row's position in the batch dictionary of `column` (no copy)."""
+    indices: np.ndarray[Any, Any] = batch.column(column).indices.to_numpy(zero_copy_only=False)
+    return indices

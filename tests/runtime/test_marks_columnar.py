@@ -1,0 +1,203 @@
+"""The columnar marks reader (pyarrow + numpy) against the row reader it stands in for.
+
+The fast path may only ever accept: for a clean file it must give exactly what the row
+reader gives; for anything the row reader would explain it must give up (None), so that
+`read_marks` returns the row reader's errors. Hypothesis searches for a file on which the
+two disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import hypothesis.strategies as st
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from test_readers import CALENDAR, DATA, SCHEMA, _pupils
+
+from cme_policy.runtime.inputs import marks_columnar
+from cme_policy.runtime.inputs.marks_columnar import read_marks_columnar
+from cme_policy.runtime.readers import MarksRead, _DayIndex, read_marks, read_pupils
+
+HEADER = "upn,date,session,code\n"
+G, W, K = "G856200124001", "W856200124002", "K856200124003"
+
+
+def _both(path: Path, pupils: dict[str, object] | None = None) -> tuple[MarksRead | None, MarksRead]:
+    pupils = _pupils() if pupils is None else pupils
+    days = _DayIndex(CALENDAR)
+    fast = read_marks_columnar(path, SCHEMA, CALENDAR, pupils,  # type: ignore[arg-type]
+                               lambda text: days.lookup(text)[0])
+    rows = read_marks(path, SCHEMA, CALENDAR, pupils, columnar=False)  # type: ignore[arg-type]
+    return fast, rows
+
+
+def _same(a: MarksRead, b: MarksRead) -> None:
+    assert dict(a.marks) == dict(b.marks)
+    assert a.counts == b.counts
+    assert a.errors == b.errors and a.errors_omitted == b.errors_omitted
+
+
+def _write(tmp_path: Path, text: str, name: str = "marks.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+# -- clean files: the same marks and counts as the row reader -------------------------------
+
+CLEAN = {
+    "fixture": (DATA / "marks-good.csv").read_text(encoding="utf-8"),
+    "quoted": HEADER + f'"{G}","2025-09-03","AM","/"\n{G},2025-09-03,"PM",\\\n',
+    "uk dates, spaces, lower case": HEADER + f"{G}, 03/09/2025 , am ,  N \n{G},3/9/2025,pm,/\n",
+    "crlf and a bom": "\ufeff" + HEADER.replace("\n", "\r\n") + f"{G},2025-09-03,AM,/\r\n",
+    "blank lines": HEADER + f"\n{G},2025-09-03,AM,/\n\n{W},2025-09-03,PM,L\n\n",
+    "columns reordered": "code,session,upn,date\n/,AM,G856200124001,2025-09-03\n",
+    "header in capitals": "UPN, Date ,Session,CODE\n" + f"{G},2025-09-03,AM,/\n",
+    "repeated identical mark": HEADER + f"{G},2025-09-03,AM,/\n{G},2025-09-03,AM,/\n",
+    "upn in lower case": HEADER + f"{G.lower()},2025-09-03,AM,/\n",
+    "header only": HEADER,
+    "no final newline": HEADER + f"{G},2025-09-03,AM,/",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLEAN))
+def test_clean_files_read_the_same(tmp_path: Path, name: str) -> None:
+    fast, rows = _both(_write(tmp_path, CLEAN[name]))
+    assert rows.ok, [str(e) for e in rows.errors]
+    assert fast is not None, "the fast path gave up on a clean file"
+    _same(fast, rows)
+
+
+def test_fixture_marks_land_where_the_row_reader_puts_them(tmp_path: Path) -> None:
+    fast, _ = _both(DATA / "marks-good.csv")
+    assert fast is not None
+    assert fast.marks[W].code_at(date(2025, 9, 3), "PM") == "O"
+    assert fast.marks[G].code_at(date(2025, 9, 4), "PM") == "C1"
+    assert set(fast.marks) == {G, W} and K not in fast.marks
+    assert (fast.counts.pupils_with_marks, fast.counts.pupils_without_marks) == (2, 1)
+
+
+# -- files with something to explain: the fast path gives up --------------------------------
+
+NEEDS_EXPLAINING = {
+    "unknown code": HEADER + f"{G},2025-09-03,AM,Q9\n",
+    "bad session": HEADER + f"{G},2025-09-03,XM,/\n",
+    "not a date": HEADER + f"{G},2025-13-01,AM,/\n",
+    "weekend": HEADER + f"{G},2025-09-06,AM,/\n",
+    "unknown pupil": HEADER + f"{G},2025-09-03,AM,/\nA856200124009,2025-09-03,AM,/\n",
+    "two different marks": HEADER + f"{G},2025-09-03,AM,/\n{W},2025-09-03,AM,L\n"
+                                    f"{G},2025-09-03,AM,N\n",
+    "too few fields": HEADER + f"{G},2025-09-03,AM\n",
+    "too many fields": HEADER + f"{G},2025-09-03,AM,/,x\n",
+    "unbalanced quote": HEADER + f'{G},"2025-09-03,AM,/\n',
+    "empty upn": HEADER + ",2025-09-03,AM,/\n",
+    "unknown column": "upn,date,session,code,room\n" + f"{G},2025-09-03,AM,/,4\n",
+    "missing column": "upn,date,session\n" + f"{G},2025-09-03,AM\n",
+    "empty file": "",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEEDS_EXPLAINING))
+def test_the_fast_path_leaves_every_error_to_the_row_reader(tmp_path: Path, name: str) -> None:
+    path = _write(tmp_path, NEEDS_EXPLAINING[name])
+    fast, rows = _both(path)
+    assert not rows.ok  # the row reader has something to say …
+    assert fast is None  # … so the fast path must not have accepted the file
+    _same(read_marks(path, SCHEMA, CALENDAR, _pupils()), rows)  # type: ignore[arg-type]
+
+
+def test_a_record_over_two_lines_reads_the_same_either_way(tmp_path: Path) -> None:
+    path = _write(tmp_path, HEADER + f'{G},"2025-09-03\n",AM,/\n{W},2025-09-03,AM,L\n')
+    fast, rows = _both(path)
+    assert rows.ok
+    if fast is not None:
+        _same(fast, rows)
+    _same(read_marks(path, SCHEMA, CALENDAR, _pupils()), rows)  # type: ignore[arg-type]
+
+
+def test_latin1_bytes_are_left_to_the_row_reader() -> None:
+    fast, rows = _both(DATA / "marks-latin1.csv")
+    assert fast is None and any("not UTF-8" in e.message for e in rows.errors)
+
+
+def test_a_conflict_across_batches_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With tiny blocks the two conflicting marks arrive in different batches."""
+    monkeypatch.setattr(marks_columnar, "BLOCK_BYTES", 64)
+    filler = "".join(f"{W},2025-09-{d:02d},AM,/\n" for d in (3, 4, 5, 8, 9, 10))
+    path = _write(tmp_path, HEADER + f"{G},2025-09-03,AM,/\n" + filler + f"{G},2025-09-03,AM,N\n")
+    fast, rows = _both(path)
+    assert fast is None and any("two different marks" in e.message for e in rows.errors)
+    agree = _write(tmp_path, HEADER + f"{G},2025-09-03,AM,/\n" + filler + f"{G},2025-09-03,AM,/\n",
+                   "agree.csv")
+    fast, rows = _both(agree)
+    assert fast is not None and rows.ok
+    _same(fast, rows)
+
+
+def test_progress_after_each_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(marks_columnar, "BLOCK_BYTES", 64)
+    path = _write(tmp_path, HEADER + "".join(f"{G},2025-09-{d:02d},AM,/\n" for d in (3, 4, 5, 8)))
+    seen: list[int] = []
+    found = read_marks(path, SCHEMA, CALENDAR, _pupils(), progress=seen.append)  # type: ignore[arg-type]
+    assert found.ok and len(seen) > 1 and seen == sorted(seen) and seen[-1] == 4
+
+
+def test_pyarrow_memory_stays_a_fraction_of_the_file(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is streamed in blocks: pyarrow's own peak is bounded by the block, not the file
+    (blocks of 256 KB here, so that a file of a few MB shows it)."""
+    from cme_policy.sample import make_upn
+
+    monkeypatch.setattr(marks_columnar, "BLOCK_BYTES", 256 * 1024)
+
+    upns = [make_upn(856, 2001 + i // 1000, 24, i % 1000) for i in range(2000)]
+    days = list(CALENDAR.school_days(date(2025, 9, 1), date(2025, 12, 19)))
+    path = tmp_path / "marks.csv"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(HEADER)
+        fh.writelines(f"{u},{d.isoformat()},AM,/\n{u},{d.isoformat()},PM,\\\n"
+                      for u in upns for d in days)
+    pupils_path = _write(tmp_path, "upn,date_of_birth,admission_date\n" + "".join(
+        f"{u},2015-01-01,2020-09-01\n" for u in upns), "pupils.csv")
+    pupils = read_pupils(pupils_path, SCHEMA).pupils
+    pool = pa.proxy_memory_pool(pa.default_memory_pool())
+    dayx = _DayIndex(CALENDAR)
+    found = read_marks_columnar(path, SCHEMA, CALENDAR, pupils, lambda t: dayx.lookup(t)[0],
+                                memory_pool=pool)
+    assert found is not None and found.counts.pupils_with_marks == 2000
+    size = path.stat().st_size
+    assert pool.max_memory() < size / 4, (pool.max_memory(), size)
+
+
+# -- hypothesis: no file on which the two readers disagree ----------------------------------
+
+_UPNS = st.sampled_from([G, W, K, G.lower(), f" {W}", "A856200124009", "G85620012400", ""])
+_DATES = st.sampled_from(["2025-09-03", "2025-09-04", "04/09/2025", "2025-09-06", "2025-13-01",
+                          " 2025-09-03", "yesterday"])
+_SESSIONS = st.sampled_from(["AM", "PM", "am", " PM ", "XM", ""])
+_CODES = st.sampled_from(["/", "\\", "N", "C1", " O ", "L", "Q9", "", "c1"])
+
+
+def _field(value: str, quote: bool) -> str:
+    return '"' + value.replace('"', '""') + '"' if quote else value
+
+
+_ROW = st.tuples(_UPNS, _DATES, _SESSIONS, _CODES, st.booleans()).map(
+    lambda r: ",".join(_field(v, r[4]) for v in r[:4]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(_ROW, max_size=12), blanks=st.booleans(), crlf=st.booleans())
+def test_the_two_readers_never_disagree(tmp_path: Path, rows: list[str], blanks: bool,
+                                        crlf: bool) -> None:
+    end = "\r\n" if crlf else "\n"
+    body = (end + end if blanks else end).join(rows)
+    path = _write(tmp_path, HEADER.replace("\n", end) + body + (end if rows else ""))
+    fast, slow = _both(path)
+    if fast is not None:
+        assert slow.ok, [str(e) for e in slow.errors]
+        _same(fast, slow)
+    _same(read_marks(path, SCHEMA, CALENDAR, _pupils()), slow)  # type: ignore[arg-type]
