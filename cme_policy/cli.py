@@ -110,9 +110,12 @@ def scenario_tests(directory: Path, fmt: str) -> None:
               help="Write the action list to this file (atomically) instead of stdout.")
 @click.option("--skip-invalid", is_flag=True,
               help="Report invalid rows and go on without them (default: stop, write nothing).")
+@click.option("--jobs", type=click.IntRange(min=0), default=0,
+              help="Worker processes for screening (default 0: one per core when there are "
+                   "many pupils). The output is the same for any number.")
 def run_command(directory: Path, pupils: Path, marks: Path, events: Path | None,
                 calendar: Path, as_of: dt.datetime, fmt: str, output: Path | None,
-                skip_invalid: bool) -> None:
+                skip_invalid: bool, jobs: int) -> None:
     """Screen a school's exports and audit its case log: who needs which CME action, from
     whom, by when, and what was missed."""
     from cme_policy.build import source_label
@@ -122,7 +125,7 @@ def run_command(directory: Path, pupils: Path, marks: Path, events: Path | None,
         _report(result, "text", str(directory))
         sys.exit(EXIT_ERRORS)
     options = RunOptions(pupils, marks, calendar, as_of.date(), events, fmt, output,
-                         skip_invalid, progress=sys.stderr.isatty())
+                         skip_invalid, progress=sys.stderr.isatty(), jobs=jobs)
     echo = lambda text: click.echo(text, err=True)  # noqa: E731 - diagnostics go to stderr
     sys.exit(run_job(result.policy, source_label(directory), options, echo))
 

@@ -10,7 +10,7 @@ import datetime as dt
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Callable, Mapping, Sequence
 
 import click
 
@@ -22,7 +22,8 @@ from cme_policy.runtime.readers import (DataError, InputSchema, MarksRead, read_
                                         read_pupils)
 from cme_policy.screening.checkers import load_checkers
 from cme_policy.screening.output import render, write_atomically
-from cme_policy.screening.rows import Row, Summary, rows_for
+from cme_policy.screening.rows import Row, Summary, statutes_of
+from cme_policy.screening.workers import ScreenWork, default_jobs, screen
 
 Echo = Callable[[str], None]
 
@@ -38,6 +39,8 @@ class RunOptions:
     output: Path | None = None
     skip_invalid: bool = False
     progress: bool = False
+    jobs: int = 0
+    """Worker processes for screening; 0 picks one per core for a large run."""
 
 
 def run_job(policy: Policy, source: str, options: RunOptions, echo: Echo) -> int:
@@ -62,13 +65,12 @@ def run_job(policy: Policy, source: str, options: RunOptions, echo: Echo) -> int
     checkers = load_checkers(policy, source)
     summary = Summary(pupils_in=pupils.counts.pupils_read + pupils.counts.pupils_skipped,
                       pupils_skipped=pupils.counts.pupils_skipped)
-    rows: list[Row] = []
-    for upn, pupil in _with_progress(pupils.pupils.items(), options.progress, "screening"):
-        pupil_marks = marks.for_pupil(upn, calendar, checkers.CODE_TABLE)
-        log = events.events.get(upn, []) if events else []
-        result = checkers.evaluate(pupil, pupil_marks, log, calendar, options.as_of)
-        rows += rows_for(result, policy)
-        summary.pupils_screened += 1
+    work = ScreenWork(checkers, list(pupils.pupils.items()), marks,
+                      events.events if events else {}, calendar, options.as_of,
+                      statutes_of(policy))
+    jobs = options.jobs or default_jobs(len(work.pupils))
+    rows = _screen(work, jobs, options.progress)
+    summary.pupils_screened = len(work.pupils)
     rows.sort(key=Row.sort_key)
     summary.add(rows)
     _emit(rows, options, echo)
@@ -87,16 +89,12 @@ def _read_marks(options: RunOptions, schema: InputSchema, calendar: SchoolCalend
                           progress=lambda rows: bar.update(rows - bar.pos))
 
 
-T = TypeVar("T")
-
-
-def _with_progress(items: Iterable[T], show: bool, label: str) -> Iterable[T]:
-    if not show:
-        yield from items
-        return
-    listed = list(items)
-    with click.progressbar(listed, label=label, file=sys.stderr) as bar:
-        yield from bar
+def _screen(work: ScreenWork, jobs: int, progress: bool) -> list[Row]:
+    if not progress:
+        return screen(work, jobs, lambda _: None)
+    with click.progressbar(length=len(work.pupils), label="screening", file=sys.stderr,
+                           show_pos=True) as bar:
+        return screen(work, jobs, bar.update)
 
 
 def _report_errors(errors: Sequence[DataError], omitted: int, echo: Echo) -> None:

@@ -1,0 +1,106 @@
+"""Screening every pupil, on every core: the pupils are cut into chunks and evaluated in
+worker processes forked after the inputs are read, so each worker shares the marks already
+in memory instead of receiving a copy.
+
+One pupil's result depends on that pupil's data alone, and the rows are sorted afterwards, so
+the output is the same byte for byte whatever the number of workers (tests hold it to that).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from types import ModuleType
+
+from cme_policy.runtime.calendar import SchoolCalendar
+from cme_policy.runtime.pupil import CaseEvent, Pupil
+from cme_policy.runtime.readers import MarksRead
+from cme_policy.screening.rows import Row, rows_for
+
+PARALLEL_FROM = 2_000
+"""Fewer pupils than this are screened in this process: starting workers would cost more."""
+CHUNKS_PER_WORKER = 8
+"""Chunks per worker: enough that a worker with easy pupils takes on more chunks."""
+SERIAL_CHUNK = 1_000
+"""Pupils between progress updates when screening in this process."""
+
+
+@dataclass(frozen=True)
+class ScreenWork:
+    """Everything a worker needs, set before the fork and inherited, never pickled."""
+
+    checkers: ModuleType
+    pupils: Sequence[tuple[str, Pupil]]
+    marks: MarksRead
+    events: Mapping[str, list[CaseEvent]]
+    calendar: SchoolCalendar
+    as_of: dt.date
+    statutes: dict[str, str]
+
+
+_WORK: ScreenWork | None = None
+
+
+def default_jobs(pupils: int) -> int:
+    """One worker per core for a large run; none (this process) for a small one."""
+    if pupils < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), 8))
+
+
+def screen(work: ScreenWork, jobs: int, done: Callable[[int], None]) -> list[Row]:
+    """The rows of every pupil, in pupil order; `done(n)` after each n pupils screened."""
+    if jobs <= 1:
+        rows: list[Row] = []
+        for start, stop in _chunks(len(work.pupils), len(work.pupils) // SERIAL_CHUNK):
+            rows += _screen_range(work, start, stop)
+            done(stop - start)
+        return rows
+    return _screen_in_workers(work, jobs, done)
+
+
+def _screen_in_workers(work: ScreenWork, jobs: int, done: Callable[[int], None]) -> list[Row]:
+    global _WORK
+    _WORK = work
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            ranges = list(_chunks(len(work.pupils), jobs * CHUNKS_PER_WORKER))
+            rows: list[Row] = []
+            for (start, stop), chunk in zip(ranges, pool.map(_worker, ranges)):
+                rows += chunk
+                done(stop - start)
+            return rows
+    finally:
+        _WORK = None
+
+
+def _worker(bounds: tuple[int, int]) -> list[Row]:
+    assert _WORK is not None, "workers are forked from screen(), which sets the work"
+    return _screen_range(_WORK, *bounds)
+
+
+def _screen_range(work: ScreenWork, start: int, stop: int) -> list[Row]:
+    checkers, calendar, as_of = work.checkers, work.calendar, work.as_of
+    rows: list[Row] = []
+    for upn, pupil in work.pupils[start:stop]:
+        marks = work.marks.for_pupil(upn, calendar, checkers.CODE_TABLE)
+        result = checkers.evaluate(pupil, marks, work.events.get(upn, []), calendar, as_of)
+        rows += rows_for(result, work.statutes)
+    return rows
+
+
+def _chunks(total: int, count: int) -> Iterator[tuple[int, int]]:
+    """`count` contiguous (start, stop) ranges covering range(total), sizes within one."""
+    count = max(1, min(count, total))
+    size, extra = divmod(total, count)
+    start = 0
+    for i in range(count):
+        stop = start + size + (1 if i < extra else 0)
+        if stop > start:
+            yield start, stop
+        start = stop
