@@ -4,16 +4,15 @@
 
 Generates a synthetic LA year with `cme-policy sample`, then times, side by side in one run:
 1. the baseline: reading the marks file into memory with the fastest reader available here
-   (the csv module; pyarrow/polars are used when installed), and
+   (pyarrow.csv.read_csv on every core; the csv module if pyarrow is missing), and
 2. `cme-policy run` end to end (validate every row, screen and audit every pupil, write CSV),
-and prints their ratio and the peak memory of the run (target: < 3× the read, < 60 s,
-< 2 GB on this 2-core machine).
+each in a child process of its own, and prints their ratio and the peak memory of each
+(target: run < 3x the read, < 60 s, < 2 GB with its workers, on this 2-core machine).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import subprocess
 import sys
@@ -25,31 +24,68 @@ REPO = Path(__file__).resolve().parents[1]
 CME = [sys.executable, "-m", "cme_policy.cli"]
 
 
-def read_baseline(marks: Path) -> tuple[str, float]:
-    """The fastest plain read of the marks into memory that this machine offers."""
-    start = time.perf_counter()
-    try:
-        import pyarrow.csv as pacsv  # type: ignore[import-not-found]
-        pacsv.read_csv(marks)
-        name = "pyarrow.csv.read_csv"
-    except ImportError:
-        with open(marks, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-        name = f"csv.reader into a list ({len(rows):,} rows)"
-    return name, time.perf_counter() - start
+BASELINE = """
+import sys, time
+start = time.perf_counter()
+try:
+    import pyarrow.csv as pacsv
+    table = pacsv.read_csv(sys.argv[1])
+    name = "pyarrow.csv.read_csv, all cores"
+except ImportError:
+    import csv
+    with open(sys.argv[1], newline="", encoding="utf-8") as handle:
+        table = list(csv.reader(handle))
+    name = "csv.reader into a list"
+print(name, time.perf_counter() - start)
+"""
 
 
-def timed(args: list[str]) -> tuple[float, int]:
-    """Wall time and peak resident memory (kB) of this one child process (os.wait4)."""
+def read_baseline(marks: Path) -> tuple[str, float, int]:
+    """The fastest plain read of the marks into memory that this machine offers, in a child
+    process of its own (so its memory does not count against the run's)."""
+    out, _, peak = timed([sys.executable, "-c", BASELINE, str(marks)], capture=True)
+    name, _, seconds = out.strip().rpartition(" ")
+    return name, float(seconds), peak
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants (workers included), in kB."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status", encoding="ascii") as status:
+                total += next((int(line.split()[1]) for line in status
+                               if line.startswith("VmRSS:")), 0)
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as kids:
+                    todo += [int(k) for k in kids.read().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def timed(args: list[str], capture: bool = False) -> tuple[str, float, int]:
+    """(stdout, wall time, peak resident memory in kB of the process tree) of one command.
+
+    The peak is sampled from /proc every 20 ms over the child and its workers, and is at least
+    the child's own maximum from os.wait4; shared pages of forked workers count once per
+    process, so it errs high.
+    """
     start = time.perf_counter()
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(args, cwd=REPO, stdout=out if capture else subprocess.DEVNULL,
+                                stderr=err)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss_kb(proc.pid))
+            time.sleep(0.02)
         elapsed = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
+        if proc.returncode != 0:
             err.seek(0)
             sys.exit(f"failed: {' '.join(args)}\n{err.read()[-2000:].decode(errors='replace')}")
-    return elapsed, usage.ru_maxrss
+        out.seek(0)
+        return out.read().decode(), elapsed, peak
 
 
 def main() -> None:
@@ -59,21 +95,22 @@ def main() -> None:
     options = parser.parse_args()
     data = options.keep or Path(tempfile.mkdtemp(prefix="cme-bench-"))
     if not (data / "marks.csv").exists():
-        gen, _ = timed(CME + ["sample", "--pupils", str(options.pupils), "--out", str(data)])
+        _, gen, _ = timed(CME + ["sample", "--pupils", str(options.pupils), "--out", str(data)])
         print(f"sample of {options.pupils:,} pupils generated in {gen:.1f} s")
     size = (data / "marks.csv").stat().st_size
-    name, read = read_baseline(data / "marks.csv")
-    run, peak_kb = timed(CME + ["run", "policy", "--pupils", str(data / "pupils.csv"),
+    name, read, read_kb = read_baseline(data / "marks.csv")
+    _, run, peak_kb = timed(CME + ["run", "policy", "--pupils", str(data / "pupils.csv"),
                                 "--marks", str(data / "marks.csv"),
                                 "--events", str(data / "events.csv"),
                                 "--calendar", str(data / "calendar.yaml"),
                                 "--as-of", "2026-07-21", "--format", "csv",
                                 "--output", str(data / "actions.csv")])
     print(f"marks file: {size / 1e6:,.0f} MB")
-    print(f"{'baseline read (' + name + ')':<60} {read:8.1f} s")
-    print(f"{'cme-policy run end to end':<60} {run:8.1f} s")
+    print(f"{'baseline read (' + name + ')':<60} {read:8.1f} s {read_kb / 1024:8,.0f} MB")
+    print(f"{'cme-policy run end to end':<60} {run:8.1f} s {peak_kb / 1024:8,.0f} MB")
     print(f"ratio run / read: {run / read:.2f}x (target < 3x); run < 60 s: {run < 60}")
-    print(f"peak memory of the run: {peak_kb / 1024:,.0f} MB (target < 2048 MB)")
+    print(f"peak memory of the run, workers included: {peak_kb / 1024:,.0f} MB "
+          f"(target < 2048 MB)")
 
 
 if __name__ == "__main__":
