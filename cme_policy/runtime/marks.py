@@ -126,7 +126,7 @@ class CodeTable:
     _info: dict[str, tuple[str, bool]] = field(init=False, repr=False, compare=False)
     _sets: dict[tuple[str, ...], CodeSet] = field(init=False, repr=False, compare=False)
     _possible: bytes = field(init=False, repr=False, compare=False)
-    _alphabet: frozenset[str] = field(init=False, repr=False, compare=False)
+    _alphabet_bytes: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Validate the vocabulary and build the lookup tables every pupil shares."""
@@ -144,7 +144,8 @@ class CodeTable:
         object.__setattr__(self, "_info", {e[0]: (e[1], e[2]) for e in entries})
         object.__setattr__(self, "_sets", {})
         object.__setattr__(self, "_possible", _flag_table(chars[e[0]] for e in entries if e[2]))
-        object.__setattr__(self, "_alphabet", frozenset(chars.values()) | {NO_MARK})
+        object.__setattr__(self, "_alphabet_bytes",
+                           "".join(sorted({*chars.values(), NO_MARK})).encode("ascii"))
 
     @classmethod
     def from_entries(cls, entries: Iterable[tuple[str, str, bool]]) -> CodeTable:
@@ -190,7 +191,11 @@ class CodeTable:
 
     def is_mark_text(self, text: str) -> bool:
         """Whether every character of `text` is a private code char or the filler."""
-        return self._alphabet.issuperset(text)
+        try:
+            raw = text.encode("ascii")
+        except UnicodeEncodeError:
+            return False
+        return not raw.translate(None, self._alphabet_bytes)  # deleting every known char
 
     def select(self, codes: Iterable[str]) -> CodeSet:
         """The precompiled set for `codes`, cached so repeated measures pay nothing."""

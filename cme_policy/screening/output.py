@@ -28,10 +28,9 @@ def render(rows: Sequence[Row], fmt: str) -> str:
 
 def _csv(rows: Sequence[Row]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row.values())
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(FIELDS)
+    writer.writerows(row.cells() for row in rows)
     return buffer.getvalue()
 
 

@@ -27,11 +27,14 @@ class Row:
     clauses: str
     statute: str
 
+    def cells(self) -> tuple[str, ...]:
+        """The row as text, in FIELDS order (what CSV writes)."""
+        return (self.upn, self.source, self.id, self.state, self.action, self.role,
+                self.due.isoformat() if self.due else "", self.status, self.clauses,
+                self.statute)
+
     def values(self) -> dict[str, str]:
-        return {"upn": self.upn, "source": self.source, "id": self.id, "state": self.state,
-                "action": self.action, "role": self.role,
-                "due": self.due.isoformat() if self.due else "", "status": self.status,
-                "clauses": self.clauses, "statute": self.statute}
+        return dict(zip(FIELDS, self.cells()))
 
     def sort_key(self) -> tuple[int, dt.date, str, str, str]:
         return (URGENCY.get(self.status, 9), self.due or dt.date.max, self.upn, self.id,

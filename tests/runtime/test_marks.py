@@ -182,6 +182,9 @@ def test_a_mark_string_must_fit_the_calendar_and_the_table() -> None:
         PupilMarks(CALENDAR, TABLE, "/\\/\\")
     with pytest.raises(MarkError, match="private characters"):
         PupilMarks(CALENDAR, TABLE, "~" * sessions)
+    for foreign in ("é", "~", "\x00"):  # non-ASCII, a free ASCII char, a control char
+        with pytest.raises(MarkError, match="private characters"):
+            PupilMarks(CALENDAR, TABLE, "/" * (sessions - 1) + foreign)
     assert PupilMarks.empty(CALENDAR, TABLE).text == NO_MARK * sessions
 
 
