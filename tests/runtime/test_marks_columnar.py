@@ -124,8 +124,9 @@ def test_latin1_bytes_are_left_to_the_row_reader() -> None:
 
 
 def test_a_conflict_across_batches_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With tiny blocks the two conflicting marks arrive in different batches."""
+    """With tiny slices the two conflicting marks arrive in different batches."""
     monkeypatch.setattr(marks_columnar, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(marks_columnar, "SLICE_BYTES", 64)
     filler = "".join(f"{W},2025-09-{d:02d},AM,/\n" for d in (3, 4, 5, 8, 9, 10))
     path = _write(tmp_path, HEADER + f"{G},2025-09-03,AM,/\n" + filler + f"{G},2025-09-03,AM,N\n")
     fast, rows = _both(path)
@@ -139,6 +140,7 @@ def test_a_conflict_across_batches_is_found(tmp_path: Path, monkeypatch: pytest.
 
 def test_progress_after_each_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(marks_columnar, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(marks_columnar, "SLICE_BYTES", 64)
     path = _write(tmp_path, HEADER + "".join(f"{G},2025-09-{d:02d},AM,/\n" for d in (3, 4, 5, 8)))
     seen: list[int] = []
     found = read_marks(path, SCHEMA, CALENDAR, _pupils(), progress=seen.append)  # type: ignore[arg-type]
@@ -147,11 +149,12 @@ def test_progress_after_each_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_pyarrow_memory_stays_a_fraction_of_the_file(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """The file is streamed in blocks: pyarrow's own peak is bounded by the block, not the file
-    (blocks of 256 KB here, so that a file of a few MB shows it)."""
+    """The file is read in slices: pyarrow's own peak is bounded by the slice, not the file
+    (slices of 256 KB here, so that a file of a few MB shows it)."""
     from cme_policy.sample import make_upn
 
-    monkeypatch.setattr(marks_columnar, "BLOCK_BYTES", 256 * 1024)
+    monkeypatch.setattr(marks_columnar, "BLOCK_BYTES", 64 * 1024)
+    monkeypatch.setattr(marks_columnar, "SLICE_BYTES", 256 * 1024)
 
     upns = [make_upn(856, 2001 + i // 1000, 24, i % 1000) for i in range(2000)]
     days = list(CALENDAR.school_days(date(2025, 9, 1), date(2025, 12, 19)))
@@ -176,7 +179,7 @@ def test_pyarrow_memory_stays_a_fraction_of_the_file(tmp_path: Path,
 
 _UPNS = st.sampled_from([G, W, K, G.lower(), f" {W}", "A856200124009", "G85620012400", ""])
 _DATES = st.sampled_from(["2025-09-03", "2025-09-04", "04/09/2025", "2025-09-06", "2025-13-01",
-                          " 2025-09-03", "yesterday"])
+                          " 2025-09-03", "yesterday", "2025-09-03\n", 'say "x"'])
 _SESSIONS = st.sampled_from(["AM", "PM", "am", " PM ", "XM", ""])
 _CODES = st.sampled_from(["/", "\\", "N", "C1", " O ", "L", "Q9", "", "c1"])
 
@@ -189,10 +192,14 @@ _ROW = st.tuples(_UPNS, _DATES, _SESSIONS, _CODES, st.booleans()).map(
     lambda r: ",".join(_field(v, r[4]) for v in r[:4]))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(_ROW, max_size=12), blanks=st.booleans(), crlf=st.booleans())
-def test_the_two_readers_never_disagree(tmp_path: Path, rows: list[str], blanks: bool,
-                                        crlf: bool) -> None:
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(_ROW, max_size=12), blanks=st.booleans(), crlf=st.booleans(),
+       slice_bytes=st.sampled_from([16, 50, 32 << 20]))
+def test_the_two_readers_never_disagree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        rows: list[str], blanks: bool, crlf: bool,
+                                        slice_bytes: int) -> None:
+    """Tiny slices put cuts everywhere, inside quoted fields included."""
+    monkeypatch.setattr(marks_columnar, "SLICE_BYTES", slice_bytes)
     end = "\r\n" if crlf else "\n"
     body = (end + end if blanks else end).join(rows)
     path = _write(tmp_path, HEADER.replace("\n", end) + body + (end if rows else ""))
@@ -201,3 +208,24 @@ def test_the_two_readers_never_disagree(tmp_path: Path, rows: list[str], blanks:
         assert slow.ok, [str(e) for e in slow.errors]
         _same(fast, slow)
     _same(read_marks(path, SCHEMA, CALENDAR, _pupils()), slow)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("data", "cut"), [
+    (b"a,b\nc,d\n", 8), (b"a,b\nc,d", 4), (b"no line end", 0),
+    (b'a,"x\ny"\nb\n', 10),  # the line end inside quotes is not a cut
+    (b'a,"x\ny', 0), (b'a,"say ""hi"""\nb', 15),
+])
+def test_slices_are_cut_only_at_line_ends_outside_quotes(data: bytes, cut: int) -> None:
+    assert marks_columnar._safe_cut(data) == cut
+
+
+def test_a_quoted_line_end_across_a_slice_boundary(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(marks_columnar, "SLICE_BYTES", 20)
+    path = _write(tmp_path, HEADER + f'{G},"2025-09-03\n",AM,/\n{W},"2025-09-04",PM,L\n'
+                                     f'{G},2025-09-04,AM,N\n')
+    fast, rows = _both(path)
+    assert rows.ok
+    _same(read_marks(path, SCHEMA, CALENDAR, _pupils()), rows)  # type: ignore[arg-type]
+    if fast is not None:
+        _same(fast, rows)

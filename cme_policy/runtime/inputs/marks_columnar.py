@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 BLOCK_BYTES = 4 << 20
 """pyarrow's read block: small enough to bound memory, large enough to amortise per-batch work."""
+SLICE_BYTES = 32 << 20
+"""The file is parsed in slices about this long, each by pyarrow on every core."""
 
 _NO_MARK = ord(NO_MARK)
 _SESSIONS = {"AM": 0, "PM": 1}
@@ -73,7 +76,7 @@ def read_marks_columnar(path: str | os.PathLike[str], schema: InputSchema,
             rows += _lay_batch(batch, maps, grid, seen, size)
             if progress is not None:
                 progress(rows)
-    except (_GiveUp, pa.ArrowException, UnicodeError, OSError):
+    except (_GiveUp, pa.ArrowException, UnicodeError, OSError, ValueError):
         return None
     marks = GridMarks(grid, {upns[i]: i for i in np.flatnonzero(seen).tolist()}, calendar,
                       schema.table)
@@ -117,16 +120,58 @@ def _column_names(path: str | os.PathLike[str]) -> list[str] | None:
     return names if sorted(names) == sorted(("upn", "date", "session", "code")) else None
 
 
-def _batches(path: str | os.PathLike[str], names: list[str], pool: Any) -> Any:
+def _batches(path: str | os.PathLike[str], names: list[str], pool: Any) -> Iterator[Any]:  # noqa: ANN401
     """Record batches of the data rows, every column dictionary-encoded bytes.
 
     Bytes, not strings: pyarrow's UTF-8 check of every row costs a third of the read, while
     decoding only the distinct values (`_ValueMaps.table`) finds the same bad bytes.
+
+    The file is cut at line ends into slices of about SLICE_BYTES that pyarrow parses on every
+    core, the next slice (in a thread; pyarrow lets go of the GIL) while this one is laid out.
     """
+    with open(path, "rb") as fh, ThreadPoolExecutor(1) as ahead:
+        fh.readline()  # the header, already checked
+        slices = _slices(fh)
+        pending = ahead.submit(_parse, next(slices, None), names, pool)
+        while (table := pending.result()) is not None:
+            pending = ahead.submit(_parse, next(slices, None), names, pool)
+            yield from table.to_batches()
+
+
+def _slices(fh: Any) -> Iterator[bytes]:  # noqa: ANN401
+    """The rest of the file in pieces that each end at a line end outside quotes."""
+    carry = b""
+    while chunk := fh.read(SLICE_BYTES):
+        data = carry + chunk
+        cut = _safe_cut(data)
+        if cut == 0 and len(data) > 4 * SLICE_BYTES:
+            raise _GiveUp()  # no line end outside quotes for a long way: quoting is broken
+        carry = data[cut:]
+        if cut:
+            yield data[:cut]
+    if carry:
+        yield carry
+
+
+def _safe_cut(data: bytes) -> int:
+    """Just after the last line end not inside a quoted field (0 if there is none).
+
+    A line end is outside quotes when an even number of quote characters precedes it: CSV
+    quotes come in pairs, and an escaped quote inside a field is a pair too.
+    """
+    end = data.rfind(b"\n")
+    while end >= 0 and data.count(b'"', 0, end) % 2:
+        end = data.rfind(b"\n", 0, end)
+    return end + 1
+
+
+def _parse(piece: bytes | None, names: list[str], pool: Any) -> Any:  # noqa: ANN401
+    if piece is None:
+        return None
     text = pa.dictionary(pa.int32(), pa.binary())
-    return pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=BLOCK_BYTES),
+    return pacsv.read_csv(
+        pa.BufferReader(piece),
+        read_options=pacsv.ReadOptions(column_names=names, block_size=BLOCK_BYTES),
         parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
         convert_options=pacsv.ConvertOptions(column_types={n: text for n in names},
                                              strings_can_be_null=False,
