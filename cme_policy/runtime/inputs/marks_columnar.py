@@ -120,7 +120,7 @@ def _column_names(path: str | os.PathLike[str]) -> list[str] | None:
     return names if sorted(names) == sorted(("upn", "date", "session", "code")) else None
 
 
-def _batches(path: str | os.PathLike[str], names: list[str], pool: Any) -> Iterator[Any]:  # noqa: ANN401
+def _batches(path: str | os.PathLike[str], names: list[str], pool: Any) -> Iterator[Any]:
     """Record batches of the data rows, every column dictionary-encoded bytes.
 
     Bytes, not strings: pyarrow's UTF-8 check of every row costs a third of the read, while
@@ -138,7 +138,7 @@ def _batches(path: str | os.PathLike[str], names: list[str], pool: Any) -> Itera
             yield from table.to_batches()
 
 
-def _slices(fh: Any) -> Iterator[bytes]:  # noqa: ANN401
+def _slices(fh: Any) -> Iterator[bytes]:
     """The rest of the file in pieces that each end at a line end outside quotes."""
     carry = b""
     while chunk := fh.read(SLICE_BYTES):
@@ -165,7 +165,7 @@ def _safe_cut(data: bytes) -> int:
     return end + 1
 
 
-def _parse(piece: bytes | None, names: list[str], pool: Any) -> Any:  # noqa: ANN401
+def _parse(piece: bytes | None, names: list[str], pool: Any) -> Any:
     if piece is None:
         return None
     text = pa.dictionary(pa.int32(), pa.binary())
