@@ -48,15 +48,16 @@ def read_baseline(marks: Path) -> tuple[str, float, int]:
     return name, float(seconds), peak
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants (workers included), in kB."""
+def _tree_memory_kb(pid: int) -> int:
+    """Memory of a process and all its descendants (workers included), in kB: the sum of
+    their proportional set sizes, so pages a forked worker shares with its parent count once."""
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
         try:
-            with open(f"/proc/{current}/status", encoding="ascii") as status:
-                total += next((int(line.split()[1]) for line in status
-                               if line.startswith("VmRSS:")), 0)
+            with open(f"/proc/{current}/smaps_rollup", encoding="ascii") as rollup:
+                total += next((int(line.split()[1]) for line in rollup
+                               if line.startswith("Pss:")), 0)
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as kids:
                     todo += [int(k) for k in kids.read().split()]
@@ -66,11 +67,10 @@ def _tree_rss_kb(pid: int) -> int:
 
 
 def timed(args: list[str], capture: bool = False) -> tuple[str, float, int]:
-    """(stdout, wall time, peak resident memory in kB of the process tree) of one command.
+    """(stdout, wall time, peak memory in kB of the process tree) of one command.
 
-    The peak is sampled from /proc every 20 ms over the child and its workers, and is at least
-    the child's own maximum from os.wait4; shared pages of forked workers count once per
-    process, so it errs high.
+    The peak is sampled from /proc every 100 ms over the child and its workers (their summed
+    proportional set size); a peak shorter than 100 ms can be missed.
     """
     start = time.perf_counter()
     with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
@@ -78,8 +78,8 @@ def timed(args: list[str], capture: bool = False) -> tuple[str, float, int]:
                                 stderr=err)
         peak = 0
         while proc.poll() is None:
-            peak = max(peak, _tree_rss_kb(proc.pid))
-            time.sleep(0.02)
+            peak = max(peak, _tree_memory_kb(proc.pid))
+            time.sleep(0.1)
         elapsed = time.perf_counter() - start
         if proc.returncode != 0:
             err.seek(0)
