@@ -69,8 +69,7 @@ def run_job(policy: Policy, source: str, options: RunOptions, echo: Echo) -> int
                       events.events if events else {}, calendar, options.as_of,
                       statutes_of(policy))
     jobs = options.jobs or default_jobs(len(work.pupils))
-    rows = _screen(work, jobs, options.progress)
-    summary.pupils_screened = len(work.pupils)
+    rows, summary.pupils_screened = _screen(work, jobs, options.progress)
     rows.sort(key=Row.sort_key)
     summary.add(rows)
     _emit(rows, options, echo)
@@ -89,7 +88,7 @@ def _read_marks(options: RunOptions, schema: InputSchema, calendar: SchoolCalend
                           progress=lambda rows: bar.update(rows - bar.pos))
 
 
-def _screen(work: ScreenWork, jobs: int, progress: bool) -> list[Row]:
+def _screen(work: ScreenWork, jobs: int, progress: bool) -> tuple[list[Row], int]:
     if not progress:
         return screen(work, jobs, lambda _: None)
     with click.progressbar(length=len(work.pupils), label="screening", file=sys.stderr,

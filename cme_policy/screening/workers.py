@@ -52,18 +52,26 @@ def default_jobs(pupils: int) -> int:
     return max(1, min(len(os.sched_getaffinity(0)), 8))
 
 
-def screen(work: ScreenWork, jobs: int, done: Callable[[int], None]) -> list[Row]:
-    """The rows of every pupil, in pupil order; `done(n)` after each n pupils screened."""
+def screen(work: ScreenWork, jobs: int, done: Callable[[int], None]) -> tuple[list[Row], int]:
+    """(the rows of every pupil in pupil order, pupils screened); `done(n)` after each n pupils.
+
+    The count is of pupils actually evaluated, so that the run's report can reconcile it with
+    the pupils read.
+    """
     if jobs <= 1:
         rows: list[Row] = []
+        screened = 0
         for start, stop in _chunks(len(work.pupils), len(work.pupils) // SERIAL_CHUNK):
-            rows += _screen_range(work, start, stop)
-            done(stop - start)
-        return rows
+            chunk, count = _screen_range(work, start, stop)
+            rows += chunk
+            screened += count
+            done(count)
+        return rows, screened
     return _screen_in_workers(work, jobs, done)
 
 
-def _screen_in_workers(work: ScreenWork, jobs: int, done: Callable[[int], None]) -> list[Row]:
+def _screen_in_workers(work: ScreenWork, jobs: int,
+                       done: Callable[[int], None]) -> tuple[list[Row], int]:
     global _WORK
     _WORK = work
     try:
@@ -71,27 +79,31 @@ def _screen_in_workers(work: ScreenWork, jobs: int, done: Callable[[int], None])
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
             ranges = list(_chunks(len(work.pupils), jobs * CHUNKS_PER_WORKER))
             rows: list[Row] = []
-            for (start, stop), chunk in zip(ranges, pool.map(_worker, ranges)):
+            screened = 0
+            for chunk, count in pool.map(_worker, ranges):
                 rows += chunk
-                done(stop - start)
-            return rows
+                screened += count
+                done(count)
+            return rows, screened
     finally:
         _WORK = None
 
 
-def _worker(bounds: tuple[int, int]) -> list[Row]:
+def _worker(bounds: tuple[int, int]) -> tuple[list[Row], int]:
     assert _WORK is not None, "workers are forked from screen(), which sets the work"
     return _screen_range(_WORK, *bounds)
 
 
-def _screen_range(work: ScreenWork, start: int, stop: int) -> list[Row]:
+def _screen_range(work: ScreenWork, start: int, stop: int) -> tuple[list[Row], int]:
     checkers, calendar, as_of = work.checkers, work.calendar, work.as_of
     rows: list[Row] = []
+    screened = 0
     for upn, pupil in work.pupils[start:stop]:
         marks = work.marks.for_pupil(upn, calendar, checkers.CODE_TABLE)
         result = checkers.evaluate(pupil, marks, work.events.get(upn, []), calendar, as_of)
         rows += rows_for(result, work.statutes)
-    return rows
+        screened += 1
+    return rows, screened
 
 
 def _chunks(total: int, count: int) -> Iterator[tuple[int, int]]:
