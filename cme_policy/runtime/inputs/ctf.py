@@ -6,8 +6,8 @@ sending MIS includes them, the *session marks* as a string with its start date. 
 needs the marks; a file with summaries only gets one precise error naming what is missing.
 
 Element names (`CTF_ELEMENTS`, one name per key). The DfE CTF specification has the attendance
-block in section 3.1.12 "Attendance" and its XML in section 4.3.2 "Pupil data" (CTF 18, 20
-and 21; 3.1.11 in CTF 15), but the text of those sections could not be read: the stored
+block in section 3.1.12 "Attendance" and its XML in section 4.3.2 "Pupil data" (contents of
+CTF 18 and 21; 3.1.11 in CTF 15), but the text of those sections could not be read: the stored
 copies searched (CTF 21 v1.1 July 2021 on readkong.com; CTF 20, 18, 17 on pdfslide.us;
 CTF 15 on vdocuments.mx) gave only their contents pages. The names and nesting are instead
 those of a real MIS's CTF import and export: Follett Aspen's UK DfE procedures
