@@ -315,7 +315,8 @@ def test_ctf_with_marks() -> None:
     assert found.ok, found.errors
     [pupil] = found.pupils
     assert pupil.upn == "G856200124001"
-    assert pupil.years[0].summaries["possible"] == 8
+    assert pupil.years[0].summaries == {
+        "possible": 8, "authorised": 0, "attended": 4, "unauthorised": 4}
     marks, errors = found.lay(SCHEMA.table, CALENDAR)
     assert not errors
     assert list(marks["G856200124001"].sessions()) == [
@@ -329,10 +330,33 @@ def test_ctf_with_summaries_only_says_what_is_missing() -> None:
     found = read_ctf_attendance(DATA / "ctf-summaries-only.xml")
     [(line, message, hint)] = found.errors
     assert line == 12  # the <YearData> element
-    assert "attendance summaries (SessionsPossible, SessionsAuthorised, SessionsUnauthorised)" \
-        in message
-    assert "no session marks (<AttendanceMarks> with <AttendanceStartDate>)" in message
+    assert ("attendance summaries (SessionsPossible, SessionsAuthorised, SessionsAttended,"
+            " SessionsUnauthorised) for pupil W856200124002") in message
+    assert ("no session marks (<AttendSessions> with <AttendanceStartDate> and"
+            " <AttendanceMarks>)") in message
     assert "per-session marks" in message and "marks.csv" in hint
+
+
+def test_ctf_marks_are_read_only_inside_attend_sessions(tmp_path: Path) -> None:
+    text = (DATA / "ctf-with-marks.xml").read_text(encoding="utf-8")
+    path = tmp_path / "ctf.xml"
+    path.write_text(text.replace("<AttendSessions>", "").replace("</AttendSessions>", ""),
+                    encoding="utf-8")
+    [(line, message, _)] = read_ctf_attendance(path).errors
+    assert line == 19  # the <YearData> element
+    assert "but no session marks (<AttendSessions>" in message
+
+
+def test_ctf_marks_without_a_start_date(tmp_path: Path) -> None:
+    text = (DATA / "ctf-with-marks.xml").read_text(encoding="utf-8")
+    path = tmp_path / "ctf.xml"
+    path.write_text(text.replace("<AttendanceStartDate>2025-09-03</AttendanceStartDate>", ""),
+                    encoding="utf-8")
+    found = read_ctf_attendance(path)
+    assert [(line, m) for line, m, _ in found.errors] == [
+        (30, "pupil G856200124001 has <AttendanceMarks> but no <AttendanceStartDate>")]  # the marks
+    marks, errors = found.lay(SCHEMA.table, CALENDAR)
+    assert not errors and not list(marks["G856200124001"].sessions())
 
 
 def test_ctf_refuses_dtd_and_entities(tmp_path: Path) -> None:
@@ -387,7 +411,7 @@ def test_events_without_a_role_column(tmp_path: Path) -> None:
 def test_ctf_mark_on_a_weekend(tmp_path: Path) -> None:
     text = (DATA / "ctf-with-marks.xml").read_text(encoding="utf-8")
     path = tmp_path / "ctf.xml"
-    path.write_text(text.replace("/\\NN/\\----OO", "/\\NN/\\OO--OO"), encoding="utf-8")
+    path.write_text(text.replace("/\\NN/\\####OO", "/\\NN/\\OO--OO"), encoding="utf-8")
     found = read_ctf_attendance(path)
     _, errors = found.lay(SCHEMA.table, CALENDAR)
     assert [m for _, m, _ in errors] == [

@@ -1,13 +1,23 @@
 """Runtime: session marks from a Common Transfer File (CTF, SI 2005/1437) XML.
 
 Only the attendance part of a CTF is read. A CTF carries, per pupil and year, attendance
-*summaries* (sessions possible, authorised and unauthorised absence) and, when the sending
-MIS includes them, the *session marks* as a string with its start date. cme-policy needs the
-marks; a file with summaries only gets one precise error naming what is missing.
+*summaries* (sessions possible, authorised and unauthorised absence, attended) and, when the
+sending MIS includes them, the *session marks* as a string with its start date. cme-policy
+needs the marks; a file with summaries only gets one precise error naming what is missing.
 
-The DfE CTF specification's element names were written here from memory of the published
-spec and could not be checked against it: every name the reader looks for is in
-`CTF_ELEMENTS`, with alternatives, so a correction is a one-line change (docs/data-formats.md).
+Element names (`CTF_ELEMENTS`, one name per key). The DfE CTF specification has the attendance
+block in section 3.1.12 "Attendance" and its XML in section 4.3.2 "Pupil data" (contents of
+CTF 18 and 21; 3.1.11 in CTF 15), but the text of those sections could not be read: the stored
+copies searched (CTF 21 v1.1 July 2021 on readkong.com; CTF 20, 18, 17 on pdfslide.us;
+CTF 15 on vdocuments.mx) gave only their contents pages. The names and nesting are instead
+those of a real MIS's CTF import and export: Follett Aspen's UK DfE procedures
+(`com.x2dev.procedures.statereporting.uk`, classes `DfEHeader`, `DfEPupil`, `DfEAttendance`,
+`DfEExportManager`, public on GitHub), which write and read
+`CTfile/CTFpupilData/Pupil/{UPN, Attendance/YearData}` with `YearData` holding `Year`, `LEA`,
+`Estab`, `SchoolName`, `SessionsPossible`, `SessionsAuthorised`, `SessionsAttended`,
+`SessionsUnauthorised` and an `AttendSessions` element that holds `AttendanceStartDate` and
+`AttendanceMarks`. Until checked against the spec text they remain UNVERIFIED against the
+spec itself (docs/data-formats.md).
 
 Security: the file is parsed with expat directly; a DOCTYPE or ENTITY declaration is refused
 (before parsing, and again by the parser's handlers), so no entity expansion can happen.
@@ -34,20 +44,34 @@ CTF_ELEMENTS: dict[str, tuple[str, ...]] = {
     "pupil": ("Pupil",),
     "upn": ("UPN",),
     "attendance": ("Attendance",),
-    "year_data": ("YearData", "SessionAttendance", "AttendSessions"),
+    "year_data": ("YearData",),
     "year": ("Year",),
-    "start_date": ("AttendanceStartDate", "StartDate"),
-    "marks": ("AttendanceMarks", "SessionMarks", "Marks"),
-    "possible": ("SessionsPossible", "PossibleSessions", "Sessions"),
-    "authorised": ("SessionsAuthorised", "AuthorisedAbsence"),
-    "unauthorised": ("SessionsUnauthorised", "UnauthorisedAbsence"),
-    "attended": ("SessionsAttended", "AttendedSessions"),
+    "possible": ("SessionsPossible",),
+    "authorised": ("SessionsAuthorised",),
+    "attended": ("SessionsAttended",),
+    "unauthorised": ("SessionsUnauthorised",),
+    "attend_sessions": ("AttendSessions",),
+    "start_date": ("AttendanceStartDate",),
+    "marks": ("AttendanceMarks",),
 }
-"""Logical name -> element names accepted for it (first is the one we believe the spec uses)."""
+"""Logical name -> element names accepted for it (the first is the one written in messages).
 
-SUMMARY_KEYS = ("possible", "authorised", "unauthorised", "attended")
+`start_date` and `marks` are children of `attend_sessions`, itself a child of `year_data`;
+every other key is a child of the one above it. Names as Follett Aspen's CTF import/export
+writes them; not yet checked against the spec's own text (see the module docstring)."""
+
+
+def _tag(key: str) -> str:
+    return f"<{CTF_ELEMENTS[key][0]}>"
+
+
+SUMMARY_KEYS = ("possible", "authorised", "attended", "unauthorised")
 FILLERS = frozenset("- *")
-"""Characters of a marks string that mean "no session" (weekend, holiday, not on roll)."""
+"""Characters of a marks string taken to mean "no session" (weekend, holiday, not on roll).
+
+UNVERIFIED: not from the spec. Follett Aspen writes `#` for both sessions of a day that is not
+in session; `#` is an attendance code here (planned closure) and is ignored on a day that is
+not a school day (`CtfRead.lay`)."""
 
 _REFUSED = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _DATE_HINT = "write the start date as YYYY-MM-DD"
@@ -207,16 +231,17 @@ def read_ctf_attendance(path: str | os.PathLike[str]) -> CtfRead:
     root = _parse(p, data)
     errors: list[tuple[int, str, str]] = []
     if root.tag not in CTF_ELEMENTS["root"]:
-        raise CtfError(p, root.line, f"the root element is <{root.tag}>, not <CTfile>",
+        raise CtfError(p, root.line, f"the root element is <{root.tag}>, not {_tag('root')}",
                        "is this a Common Transfer File?")
     data_node = root.find("pupil_data")
     if data_node is None:
-        raise CtfError(p, root.line, "the CTF has no <CTFpupilData>")
+        raise CtfError(p, root.line, f"the CTF has no {_tag('pupil_data')}")
     pupils: list[CtfPupil] = []
     for node in data_node.find_all("pupil"):
         upn_node = node.find("upn")
         if upn_node is None or not upn_node.text:
-            errors.append((node.line, "a <Pupil> has no <UPN>", "every pupil needs a UPN"))
+            errors.append((node.line, f"a {_tag('pupil')} has no {_tag('upn')}",
+                           "every pupil needs a UPN"))
             continue
         upn = stdnum_upn.compact(upn_node.text)
         if not stdnum_upn.is_valid(upn):
@@ -231,7 +256,7 @@ def read_ctf_attendance(path: str | os.PathLike[str]) -> CtfRead:
 def _years(node: _Node, upn: str, errors: list[tuple[int, str, str]]) -> list[CtfYear]:
     attendance = node.find("attendance")
     if attendance is None:
-        errors.append((node.line, f"pupil {upn} has no <Attendance> element",
+        errors.append((node.line, f"pupil {upn} has no {_tag('attendance')} element",
                        "the sending school's CTF must include attendance"))
         return []
     years: list[CtfYear] = []
@@ -241,7 +266,9 @@ def _years(node: _Node, upn: str, errors: list[tuple[int, str, str]]) -> list[Ct
             s = yd.find(key)
             if s is not None and s.text.isdigit():
                 summaries[key] = int(s.text)
-        marks_node, start_node = yd.find("marks"), yd.find("start_date")
+        sessions = yd.find("attend_sessions")
+        marks_node = sessions.find("marks") if sessions is not None else None
+        start_node = sessions.find("start_date") if sessions is not None else None
         year_node = yd.find("year")
         start: dt.date | None = None
         if start_node is not None:
@@ -254,13 +281,13 @@ def _years(node: _Node, upn: str, errors: list[tuple[int, str, str]]) -> list[Ct
             have = ", ".join(CTF_ELEMENTS[k][0] for k in SUMMARY_KEYS if k in summaries)
             what = f"attendance summaries ({have})" if have else "no attendance summaries"
             message = (f"the CTF has {what} for pupil {upn} but no session marks"
-                       " (<AttendanceMarks> with <AttendanceStartDate>): cme-policy needs"
-                       " per-session marks")
+                       f" ({_tag('attend_sessions')} with {_tag('start_date')} and"
+                       f" {_tag('marks')}): cme-policy needs per-session marks")
             hint = ("export the CTF with session attendance marks, or export the marks"
                     " as marks.csv (upn,date,session,code)")
             errors.append((yd.line, message, hint))
         elif start_node is None:
-            message = f"pupil {upn} has <AttendanceMarks> but no <AttendanceStartDate>"
+            message = f"pupil {upn} has {_tag('marks')} but no {_tag('start_date')}"
             errors.append((marks_node.line, message, "the marks cannot be dated without it"))
         years.append(CtfYear(yd.line, year_node.text if year_node is not None else None, start,
                              marks_node.text if marks_node is not None else None, summaries))
