@@ -331,7 +331,8 @@ def test_ctf_with_summaries_only_says_what_is_missing() -> None:
     [(line, message, hint)] = found.errors
     assert line == 12  # the <YearData> element
     assert ("attendance summaries (SessionsPossible, SessionsAuthorised, SessionsAttended,"
-            " SessionsUnauthorised) for pupil W856200124002") in message
+            " SessionsUnauthorised) for this pupil") in message
+    assert "W856200124002" not in message + hint  # a UPN is personal data: the line says where
     assert ("no session marks (<AttendSessions> with <AttendanceStartDate> and"
             " <AttendanceMarks>)") in message
     assert "per-session marks" in message and "marks.csv" in hint
@@ -354,7 +355,7 @@ def test_ctf_marks_without_a_start_date(tmp_path: Path) -> None:
                     encoding="utf-8")
     found = read_ctf_attendance(path)
     assert [(line, m) for line, m, _ in found.errors] == [
-        (30, "pupil G856200124001 has <AttendanceMarks> but no <AttendanceStartDate>")]  # the marks
+        (30, "the pupil's <AttendanceMarks> have no <AttendanceStartDate>")]  # the marks
     marks, errors = found.lay(SCHEMA.table, CALENDAR)
     assert not errors and not list(marks["G856200124001"].sessions())
 

@@ -245,18 +245,19 @@ def read_ctf_attendance(path: str | os.PathLike[str]) -> CtfRead:
             continue
         upn = stdnum_upn.compact(upn_node.text)
         if not stdnum_upn.is_valid(upn):
-            errors.append((upn_node.line, f"UPN {upn_node.text!r} is not valid",
+            errors.append((upn_node.line, "the UPN is not valid",
                            "check the UPN (see docs/data-formats.md)"))
             continue
-        years = _years(node, upn, errors)
+        years = _years(node, errors)
         pupils.append(CtfPupil(upn, node.line, tuple(years)))
     return CtfRead(p, pupils, errors)
 
 
-def _years(node: _Node, upn: str, errors: list[tuple[int, str, str]]) -> list[CtfYear]:
+def _years(node: _Node, errors: list[tuple[int, str, str]]) -> list[CtfYear]:
+    """The pupil's years of attendance; errors name the line, never the UPN (personal data)."""
     attendance = node.find("attendance")
     if attendance is None:
-        errors.append((node.line, f"pupil {upn} has no {_tag('attendance')} element",
+        errors.append((node.line, f"this pupil has no {_tag('attendance')} element",
                        "the sending school's CTF must include attendance"))
         return []
     years: list[CtfYear] = []
@@ -280,14 +281,14 @@ def _years(node: _Node, upn: str, errors: list[tuple[int, str, str]]) -> list[Ct
         if marks_node is None or not marks_node.text:
             have = ", ".join(CTF_ELEMENTS[k][0] for k in SUMMARY_KEYS if k in summaries)
             what = f"attendance summaries ({have})" if have else "no attendance summaries"
-            message = (f"the CTF has {what} for pupil {upn} but no session marks"
+            message = (f"the CTF has {what} for this pupil but no session marks"
                        f" ({_tag('attend_sessions')} with {_tag('start_date')} and"
                        f" {_tag('marks')}): cme-policy needs per-session marks")
             hint = ("export the CTF with session attendance marks, or export the marks"
                     " as marks.csv (upn,date,session,code)")
             errors.append((yd.line, message, hint))
         elif start_node is None:
-            message = f"pupil {upn} has {_tag('marks')} but no {_tag('start_date')}"
+            message = f"the pupil's {_tag('marks')} have no {_tag('start_date')}"
             errors.append((marks_node.line, message, "the marks cannot be dated without it"))
         years.append(CtfYear(yd.line, year_node.text if year_node is not None else None, start,
                              marks_node.text if marks_node is not None else None, summaries))
