@@ -15,6 +15,7 @@ from yaml.events import (AliasEvent, CollectionStartEvent, DocumentStartEvent, M
                          MappingStartEvent, ScalarEvent, SequenceEndEvent, SequenceStartEvent)
 
 from cme_policy.diagnostics import Diagnostic, error
+from cme_policy.gc_pause import gc_paused
 from cme_policy.source.span import Span
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -323,7 +324,8 @@ def _read_fast(path: str, text: str) -> YNode | None:
     except (yaml.YAMLError, UnicodeError):
         return None
     try:
-        return _build(path, parser)
+        with gc_paused():  # over a hundred thousand nodes, none of them in a cycle
+            return _build(path, parser)
     except (_Refuse, yaml.YAMLError, UnicodeError):
         return None
     finally:
