@@ -12,6 +12,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from cme_policy.diagnostics import Diagnostic, error
 from cme_policy.expr import ast
+from cme_policy.expr.fastpath import fast_tree
 from cme_policy.source.span import Span
 
 MAX_EXPR_CHARS = 4000
@@ -34,8 +35,10 @@ def _parser() -> Lark:
 def _tree(text: str) -> tuple[Tree[Token], int]:
     """Parse trees by text, with their depth. Their positions are relative to the text and they
     are never changed, so an expression a policy repeats (`5 school days`, `params.x`) is parsed
-    and measured only once."""
-    tree = _parser().parse(text)
+    and measured only once. The fast path reads the plain ones; lark reads the rest."""
+    tree = fast_tree(text)
+    if tree is None:
+        tree = _parser().parse(text)
     return tree, _depth(tree) if isinstance(tree, Tree) else 0
 
 
