@@ -38,7 +38,7 @@ class Unit(str, Enum):
         return unit
 
     @staticmethod
-    def lookup(text: str) -> "Unit | None":
+    def lookup(text: str) -> Unit | None:
         """The unit a word names (`school  day`, `weeks`), or None: `parse` without raising."""
         return _UNIT_WORDS.get(" ".join(text.split()))
 
