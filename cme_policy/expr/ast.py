@@ -32,11 +32,20 @@ class Unit(str, Enum):
 
     @staticmethod
     def parse(text: str) -> "Unit":
-        words = " ".join(text.split())
-        for unit in Unit:
-            if words in (unit.value, unit.singular):
-                return unit
-        raise ValueError(f"unknown unit {text!r}")
+        unit = Unit.lookup(text)
+        if unit is None:
+            raise ValueError(f"unknown unit {text!r}")
+        return unit
+
+    @staticmethod
+    def lookup(text: str) -> Unit | None:
+        """The unit a word names (`school  day`, `weeks`), or None: `parse` without raising."""
+        return _UNIT_WORDS.get(" ".join(text.split()))
+
+
+# Each unit by its plural and singular: a parse looks a word up here rather than walking the
+# enum, whose member and property lookups cost more than the rest of a duration literal.
+_UNIT_WORDS = {word: unit for unit in Unit for word in (unit.value, unit.singular)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,12 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from cme_policy.diagnostics import Diagnostic, error
 from cme_policy.expr import ast
+from cme_policy.expr.fastpath import fast_tree
 from cme_policy.source.span import Span
 
 MAX_EXPR_CHARS = 4000
@@ -31,10 +32,14 @@ def _parser() -> Lark:
 
 
 @lru_cache(maxsize=1024)
-def _tree(text: str) -> Tree[Token]:
-    """Parse trees by text. Their positions are relative to the text and they are never changed,
-    so an expression a policy repeats (`5 school days`, `params.x`) is parsed only once."""
-    return _parser().parse(text)
+def _tree(text: str) -> tuple[Tree[Token], int]:
+    """Parse trees by text, with their depth. Their positions are relative to the text and they
+    are never changed, so an expression a policy repeats (`5 school days`, `params.x`) is parsed
+    and measured only once. The fast path reads the plain ones; lark reads the rest."""
+    tree = fast_tree(text)
+    if tree is None:
+        tree = _parser().parse(text)
+    return tree, _depth(tree) if isinstance(tree, Tree) else 0
 
 
 class _Locator:
@@ -63,11 +68,22 @@ class _Locator:
         return self.span(tok.line or 1, tok.column or 1, tok.end_column)
 
 
-@v_args(meta=True)
-class _ToAst(Transformer[Token, ast.Expr]):
+class _ToAst:
+    """Parse tree → AST, bottom-up, one method per tree alias (`-> set_` is `set_`).
+
+    A plain recursive walk rather than a lark Transformer: the Transformer's per-node machinery
+    (v_args wrappers, token visits, VisitError) cost more than building the nodes, and each
+    occurrence of an expression is converted afresh, since its spans differ. Children are
+    converted first and left to right, so the first bad leaf is the one reported, as before.
+    """
+
     def __init__(self, locator: _Locator) -> None:
-        super().__init__()
         self.loc = locator
+
+    def build(self, tree: Tree[Token]) -> ast.Expr:
+        items = [self.build(c) if isinstance(c, Tree) else c for c in tree.children]
+        node: ast.Expr = getattr(self, tree.data)(tree.meta, items)
+        return node
 
     def true(self, meta: Any, _: list[Any]) -> ast.Expr:
         return ast.BoolLit(True, self.loc.of(meta))
@@ -141,19 +157,14 @@ def parse_expr(text: str, origin: Span | None = None, quoted: bool = False) -> a
         raise ExprSyntaxError(error("X001", "empty expression", locator.span(1, 1),
                                     "write a condition, e.g. `unauthorised_run >= 20 school days`"))
     try:
-        tree = _tree(text)
+        tree, depth = _tree(text)
     except UnexpectedInput as exc:
         raise ExprSyntaxError(_friendly(exc, text, locator)) from None
-    if isinstance(tree, Tree) and _depth(tree) > MAX_NESTING:
+    if depth > MAX_NESTING:
         raise ExprSyntaxError(error("X004", f"expression is nested more than {MAX_NESTING} levels "
                                     "deep", locator.span(1, 1),
                                     "split the condition into named measures or rules"))
-    try:
-        result: ast.Expr = _ToAst(locator).transform(tree) if isinstance(tree, Tree) else tree
-    except VisitError as exc:
-        if isinstance(exc.orig_exc, ExprSyntaxError):
-            raise exc.orig_exc from None
-        raise
+    result: ast.Expr = _ToAst(locator).build(tree) if isinstance(tree, Tree) else tree
     return result
 
 
@@ -207,11 +218,7 @@ def _friendly(exc: UnexpectedInput, text: str, loc: _Locator) -> Diagnostic:
 
 def _is_unit(word: str) -> bool:
     """A unit word where a name stands: the number before it is missing (`within: days`)."""
-    try:
-        ast.Unit.parse(word)
-    except ValueError:
-        return False
-    return True
+    return ast.Unit.lookup(word) is not None
 
 
 def _unit_alone(unit: str, span: Span) -> Diagnostic:

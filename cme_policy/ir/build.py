@@ -68,7 +68,10 @@ class Builder:
                 out += [(f"{entry.key}.{e.key}", e.key_span) for e in entry.value.entries]
             elif isinstance(entry.value, YScalar):
                 out.append((f"{entry.key}={entry.value.value}", entry.value.span))
-        return tuple(out)
+        if not out:
+            return m.NO_REFS
+        names, spans = zip(*out)  # the pairs are short-lived; the IR keeps two tuples
+        return m.Refs(names, spans)
 
     def define(self, kind: str, name: str, span: Span) -> bool:
         first = self.defined.get((kind, name))

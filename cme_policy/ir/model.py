@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from cme_policy.expr.ast import DurationLit, Expr
 from cme_policy.source.span import Span
@@ -15,20 +16,31 @@ def _span() -> Span:
     return field(default=NOWHERE, compare=False, repr=False)
 
 
-Refs = tuple[tuple[str, Span], ...]
+class Refs(NamedTuple):
+    """Where each field's value (and each item of a list field) was written: names such as
+    `role`, `role=headteacher`, `then#0` or `states.due`, and their spans, in parallel.
+
+    Two tuples rather than one pair per name: a 1 MB policy has some sixty thousand names, and
+    the cyclic collector walks every pair still alive; a tuple of strings it soon stops walking.
+    """
+
+    names: tuple[str, ...] = ()
+    spans: tuple[Span, ...] = ()
+
+
+NO_REFS = Refs()
 
 
 def _refs() -> Refs:
-    return field(default=(), compare=False, repr=False)
+    return field(default=NO_REFS, compare=False, repr=False)
 
 
 def ref_span(refs: Refs, fallback: Span, key: str, value: str | None = None) -> Span:
     """Where a field's value (or one item of a list field) was written, for precise carets."""
     wanted = (f"{key}={value}", key) if value is not None else (key,)
     for name in wanted:
-        for ref_key, span in refs:
-            if ref_key == name:
-                return span
+        if name in refs.names:
+            return refs.spans[refs.names.index(name)]
     return fallback
 
 

@@ -245,7 +245,7 @@ class _Written:
     def from_ir(expect: m.Expectation) -> "_Written":
         out = _Written({k: expect.at(k) for k in expect.written})
         for key in ("actions", "violations", "fires", "not_fires"):
-            count = sum(1 for ref, _ in expect.refs if ref.startswith(f"{key}#"))
+            count = sum(1 for ref in expect.refs.names if ref.startswith(f"{key}#"))
             out.items[key] = [expect.at(f"{key}#{i}") for i in range(count)]
         out.state_spans = {k: expect.at(f"states.{k}") for k, _ in expect.states}
         return out

@@ -43,6 +43,12 @@ class Obj:
     name: str
     fields: dict[str, Field]
     doc: str = ""
+    # The required keys in order, worked out once: the check looks for them in every mapping.
+    required: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "required",
+                           tuple(key for key, spec in self.fields.items() if spec.required))
 
 
 @dataclass(frozen=True)
@@ -386,12 +392,15 @@ class ShapeChecker:
                 suggested.add(self._unknown_key(entry.key, entry.key_span, schema))
                 continue
             self._check(entry.value, spec.schema, f"'{entry.key}'")
+        if not schema.required:
+            return
         present = set(node.keys()) | suggested  # a misspelt key is reported once, as S001
-        for key, spec in schema.fields.items():
-            if spec.required and key not in present:
+        for key in schema.required:
+            if key not in present:
+                doc = schema.fields[key].doc
                 self.sink.error("S002", f"{what} ({schema.name}) is missing the required key "
                                         f"'{key}'", _head(node),
-                                f"add `{key}:`" + (f" — {spec.doc}" if spec.doc else ""))
+                                f"add `{key}:`" + (f" — {doc}" if doc else ""))
 
     def _unknown_key(self, key: str, span: Span, schema: Obj) -> str:
         """Report the key; return the known key it is probably a misspelling of, or ''."""
@@ -404,9 +413,9 @@ class ShapeChecker:
         return close[0] if close else ""
 
     def _scalar(self, node: YNode, schema: Scalar, what: str) -> None:
-        if not self._expect(node, YScalar, _scalar_name(schema.type), what):
+        if not isinstance(node, YScalar):
+            self._expect(node, YScalar, _scalar_name(schema.type), what)
             return
-        assert isinstance(node, YScalar)
         problem = _scalar_problem(node, schema.type)
         if problem is not None:
             self.sink.error("S003", f"{what} must be {problem[0]}, not "

@@ -8,13 +8,14 @@ ourselves and refuse each of those with a diagnostic.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Final, Union
 
 import yaml
 from yaml.events import (AliasEvent, CollectionStartEvent, DocumentStartEvent, MappingEndEvent,
                          MappingStartEvent, ScalarEvent, SequenceEndEvent, SequenceStartEvent)
 
 from cme_policy.diagnostics import Diagnostic, error
+from cme_policy.gc_pause import gc_paused
 from cme_policy.source.span import Span
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -32,12 +33,17 @@ SEQ = "tag:yaml.org,2002:seq"
 KNOWN_TAGS = {STR, INT, FLOAT, BOOL, NULL, TIMESTAMP, MAP, SEQ}
 
 
-@dataclass(frozen=True, slots=True)
+# The nodes are slotted dataclasses with `Final` fields rather than frozen ones: a 1 MB policy
+# makes over a hundred thousand of them, and a frozen dataclass's __init__ (one
+# object.__setattr__ per field) costs three times a plain one. mypy --strict still refuses any
+# assignment to a field, so they stay as immutable as the IR built from them.
+
+@dataclass(slots=True, unsafe_hash=True)
 class YScalar:
-    value: str
-    tag: str
-    span: Span = field(compare=False)
-    quoted: bool = False
+    value: Final[str]
+    tag: Final[str]
+    span: Final[Span] = field(compare=False)
+    quoted: Final[bool] = False
 
     @property
     def kind(self) -> str:
@@ -45,17 +51,17 @@ class YScalar:
                 NULL: "null", TIMESTAMP: "date"}.get(self.tag, "scalar")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class YEntry:
-    key: str
-    key_span: Span = field(compare=False)
-    value: "YNode"
+    key: Final[str]
+    key_span: Final[Span] = field(compare=False)
+    value: Final["YNode"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class YMap:
-    entries: tuple[YEntry, ...]
-    span: Span = field(compare=False)
+    entries: Final[tuple[YEntry, ...]]
+    span: Final[Span] = field(compare=False)
     kind = "mapping"
 
     def get(self, key: str) -> "YNode | None":
@@ -74,10 +80,10 @@ class YMap:
         return [e.key for e in self.entries]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class YSeq:
-    items: tuple["YNode", ...]
-    span: Span = field(compare=False)
+    items: Final[tuple["YNode", ...]]
+    span: Final[Span] = field(compare=False)
     kind = "list"
 
 
@@ -175,6 +181,8 @@ def decode_utf8(path: str, data: bytes) -> tuple[str, Diagnostic | None]:
 
 
 def _find_indent_tab(path: str, text: str) -> Diagnostic | None:
+    if "\t" not in text:
+        return None  # the usual case, found without splitting a large file into lines
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.lstrip(" ")
         if stripped.startswith("\t"):
@@ -316,7 +324,8 @@ def _read_fast(path: str, text: str) -> YNode | None:
     except (yaml.YAMLError, UnicodeError):
         return None
     try:
-        return _build(path, parser)
+        with gc_paused():  # over a hundred thousand nodes, none of them in a cycle
+            return _build(path, parser)
     except (_Refuse, yaml.YAMLError, UnicodeError):
         return None
     finally:
@@ -336,22 +345,27 @@ class _Open:
 
 
 def _build(path: str, parser: Any) -> YNode:
+    """One file's events → its node tree.
+
+    The loop runs once per event, some 200,000 for 1 MB, so it asks libyaml for each event once
+    (no `check_event` first) and hands scalars their tag from a per-file memo.
+    """
     stack: list[_Open] = []
     root: YNode | None = None
     documents = 0
-    while parser.check_event():
-        event = parser.get_event()
+    tags: dict[str, str] = {}
+    get_event = parser.get_event
+    while (event := get_event()) is not None:
         kind = type(event)
-        if kind is ScalarEvent or kind is SequenceStartEvent or kind is MappingStartEvent:
+        if kind is ScalarEvent:
+            node: YNode = _scalar(path, event, tags)
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            node = _collection(path, stack.pop(), event)
+        elif kind is MappingStartEvent or kind is SequenceStartEvent:
             if event.anchor is not None or len(stack) >= MAX_DEPTH:
                 raise _Refuse()
-            if kind is not ScalarEvent:
-                stack.append(_Open(event, kind is MappingStartEvent))
-                continue
-            node: YNode = _scalar(path, parser, event)
-        elif kind is SequenceEndEvent or kind is MappingEndEvent:
-            opened = stack.pop()
-            node = _collection(path, opened, event)
+            stack.append(_Open(event, kind is MappingStartEvent))
+            continue
         elif kind is DocumentStartEvent:
             documents += 1
             if documents > 1:
@@ -361,48 +375,62 @@ def _build(path: str, parser: Any) -> YNode:
             raise _Refuse()
         else:
             continue  # stream start and end, document end
-        if not stack:
-            root = node
-        else:
+        if stack:
             _add(stack[-1], node)
+        else:
+            root = node
     return root if root is not None else YMap((), Span.point(path, 1, 1))
 
 
 _IMPLICIT: dict[str, list[tuple[str, Any]]] = yaml.SafeLoader.yaml_implicit_resolvers
 
 
-def _resolve(value: str, implicit: Any) -> str:
-    """PyYAML's implicit tag resolution for SafeLoader, without its per-call overhead: a
-    quoted scalar is a string; a plain one is tried against the resolvers for its first
-    character, as `Resolver.resolve` does (SafeLoader has no path resolvers)."""
-    if not implicit[0]:
-        return STR
+def _resolve(value: str) -> str:
+    """PyYAML's implicit tag of a plain scalar, without its per-call overhead: the value is tried
+    against the resolvers for its first character, as `Resolver.resolve` does for SafeLoader
+    (which has no path resolvers)."""
     for tag, regexp in _IMPLICIT.get(value[:1], ()):
         if regexp.match(value):
             return str(tag)
     return STR
 
 
-def _scalar(path: str, parser: Any, event: Any) -> YScalar:
-    tag = event.tag
+def _scalar(path: str, event: Any, tags: dict[str, str]) -> YScalar:
+    """A scalar event → a node. `tags` memoises `_resolve`: a policy repeats its plain values."""
+    value, tag = event.value, event.tag
+    if event.anchor is not None:
+        raise _Refuse()
     if tag is None or tag == "!":
-        tag = _resolve(event.value, event.implicit)
+        if not event.implicit[0]:
+            tag = STR  # quoted: a string whatever it looks like
+        else:
+            tag = tags.get(value)
+            if tag is None:
+                tag = tags[value] = _resolve(value)
     if tag not in KNOWN_TAGS:
         raise _Refuse()  # keys included, though the reference path lets a quoted one through
     start, end = event.start_mark, event.end_mark
-    return YScalar(event.value, tag, Span(path, start.line + 1, start.column + 1, end.line + 1,
-                                          end.column + 1), event.style in ("'", '"'))
+    return YScalar(value, tag, _span(path, start.line + 1, start.column + 1, end.line + 1,
+                                     end.column + 1), event.style in ("'", '"'))
+
+
+def _span(path: str, line: int, column: int, end_line: int, end_column: int) -> Span:
+    """`Span(…)` without the named tuple's Python-level __new__: the fast path makes one per node."""
+    return _new_tuple(Span, (path, line, column, end_line, end_column))
+
+
+_new_tuple = tuple.__new__
 
 
 def _collection(path: str, opened: _Open, end_event: Any) -> YNode:
     start, end = opened.start.start_mark, end_event.end_mark
-    span = Span(path, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+    span = _span(path, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
     tag = opened.start.tag
     if opened.keys is None:
-        if tag not in (None, "!", SEQ):
+        if tag is not None and tag != "!" and tag != SEQ:
             raise _Refuse()
         return YSeq(tuple(opened.items), span)
-    if tag not in (None, "!", MAP):
+    if tag is not None and tag != "!" and tag != MAP:
         raise _Refuse()
     return YMap(tuple(opened.items), span)
 
@@ -410,14 +438,13 @@ def _collection(path: str, opened: _Open, end_event: Any) -> YNode:
 def _add(parent: _Open, node: YNode) -> None:
     if parent.keys is None:
         parent.items.append(node)
-    elif parent.key is None:
-        # A key the reference path would accept as it is: a plain string, or a quoted scalar.
-        if not isinstance(node, YScalar) or node.tag == MERGE or node.value in parent.keys:
-            raise _Refuse()
-        if node.tag != STR and not node.quoted:
-            raise _Refuse()  # on/off/yes/no, numbers, null, dates, block scalars with a tag
-        parent.keys.add(node.value)
-        parent.key = node
-    else:
+    elif parent.key is not None:
         key, parent.key = parent.key, None
         parent.items.append(YEntry(key.value, key.span, node))
+    # A key the reference path would accept as it is: a plain string, or a quoted scalar.
+    elif (type(node) is not YScalar or node.value in parent.keys
+          or (node.tag != STR and not node.quoted)):  # on/off/yes/no, numbers, null, dates …
+        raise _Refuse()
+    else:
+        parent.keys.add(node.value)
+        parent.key = node
