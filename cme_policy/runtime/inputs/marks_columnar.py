@@ -17,6 +17,7 @@ tests/runtime/test_marks_columnar.py holds the two readers to that.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,8 @@ BLOCK_BYTES = 4 << 20
 """pyarrow's read block: small enough to bound memory, large enough to amortise per-batch work."""
 SLICE_BYTES = 32 << 20
 """The file is parsed in slices about this long, each by pyarrow on every core."""
+MAX_LINE_BYTES = 1 << 20
+"""Longer than any marks row: a slice without a line end this near its end gives up."""
 
 _NO_MARK = ord(NO_MARK)
 _SESSIONS = {"AM": 0, "PM": 1}
@@ -138,34 +141,47 @@ def _batches(path: str | os.PathLike[str], names: list[str], pool: Any) -> Itera
             yield from table.to_batches()
 
 
-def _slices(fh: Any) -> Iterator[bytes]:
-    """The rest of the file in pieces that each end at a line end outside quotes."""
+def _slices(fh: Any) -> Iterator[memoryview]:  # noqa: ANN401
+    """The rest of the file in pieces that each end at a line end outside quotes.
+
+    Read straight into two buffers used in turn (one is parsed while the other fills), so no
+    slice is copied; only the part after the last line end is carried to the next buffer.
+    """
+    buffers = [bytearray(SLICE_BYTES + MAX_LINE_BYTES) for _ in range(2)]
     carry = b""
-    while chunk := fh.read(SLICE_BYTES):
-        data = carry + chunk
-        cut = _safe_cut(data)
-        if cut == 0 and len(data) > 4 * SLICE_BYTES:
+    for turn in itertools.count():
+        buffer = buffers[turn % 2]
+        view = memoryview(buffer)
+        view[:len(carry)] = carry
+        got = fh.readinto(view[len(carry):len(carry) + SLICE_BYTES])
+        end = len(carry) + got
+        if not got:
+            if carry:
+                yield view[:end]
+            return
+        cut = _safe_cut(buffer, end)
+        if len(carry := bytes(view[cut:end])) > MAX_LINE_BYTES:
             raise _GiveUp()  # no line end outside quotes for a long way: quoting is broken
-        carry = data[cut:]
         if cut:
-            yield data[:cut]
-    if carry:
-        yield carry
+            yield view[:cut]
 
 
-def _safe_cut(data: bytes) -> int:
-    """Just after the last line end not inside a quoted field (0 if there is none).
+def _safe_cut(data: bytes | bytearray, stop: int | None = None) -> int:
+    """Just after the last line end in data[:stop] not inside a quoted field (0 if none).
 
     A line end is outside quotes when an even number of quote characters precedes it: CSV
     quotes come in pairs, and an escaped quote inside a field is a pair too.
     """
-    end = data.rfind(b"\n")
+    stop = len(data) if stop is None else stop
+    end = data.rfind(b"\n", 0, stop)
+    if data.find(b'"', 0, max(end, 0)) < 0:
+        return end + 1  # no quotes before it: the common case, settled by one memchr
     while end >= 0 and data.count(b'"', 0, end) % 2:
         end = data.rfind(b"\n", 0, end)
     return end + 1
 
 
-def _parse(piece: bytes | None, names: list[str], pool: Any) -> Any:
+def _parse(piece: memoryview | None, names: list[str], pool: Any) -> Any:
     if piece is None:
         return None
     text = pa.dictionary(pa.int32(), pa.binary())
@@ -195,13 +211,13 @@ class _ValueMaps:
         """Dictionary values → mapped integers; gives up on the first one that is wrong
         (bytes that are not UTF-8 included: UnicodeDecodeError)."""
         cache, mapper = self.cache[column], getattr(self, column)
-        out = np.empty(len(values), dtype=np.int64)
-        for i, value in enumerate(values):
+        out = []
+        for value in values:
             found = cache.get(value)
             if found is None:
                 found = cache[value] = mapper(value.decode("utf-8"))
-            out[i] = found
-        return out
+            out.append(found)
+        return np.array(out, dtype=np.int64)
 
     def upn(self, text: str) -> int:
         found = self.row_of.get(text)
