@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from cme_policy.runtime.calendar import SchoolCalendar
-from cme_policy.runtime.marks import PupilMarks
+from cme_policy.runtime.marks import NO_MARK, PupilMarks
 from cme_policy.runtime.pupil import CaseEvent, Pupil
 from cme_policy.runtime.results import (DONE, DUE, OVERDUE, Action, CaseOutcome, PupilResult,
                                         RuleOutcome, Step, Violation)
@@ -301,7 +301,7 @@ def evaluate(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, events: Sequence
     cases: list[CaseOutcome] = []
     taken: set[int] = set()
     refusals: list[tuple[str, dict[int, Violation]]] = []
-    checkpoints = _checkpoints(marks, log, as_of)
+    checkpoints = _checkpoints(now, log)
     for proc in spec.procedures:
         openers = _openers(spec, proc, p, checkpoints, rules)
         if not openers and not log:
@@ -315,16 +315,18 @@ def evaluate(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, events: Sequence
     return PupilResult(pupil.upn, as_of, rules, tuple(cases), violations)
 
 
-def _checkpoints(marks: PupilMarks, log: Sequence[CaseEvent], as_of: date) -> list[date]:
+def _checkpoints(now: Ctx, log: Sequence[CaseEvent]) -> list[date]:
     """Where opening rules are looked at: the as-of date, the last marked day, event dates.
 
-    A case outlives the condition that opened it, yet no rule is run on every past day.
+    A case outlives the condition that opened it, yet no rule is run on every past day. (The
+    last marked day is `PupilMarks.last_marked_day`, from the school-day count `now` keeps.)
     """
+    as_of = now.as_of
     days = {as_of}
     days.update(e.date for e in log if e.date <= as_of)
-    last = marks.last_marked_day(as_of)
-    if last is not None:
-        days.add(last)
+    end = len(now.marks.text[:2 * now.days()].rstrip(NO_MARK))
+    if end:
+        days.add(now.calendar.school_day_at((end - 1) // 2))
     return sorted(days)
 
 

@@ -18,12 +18,18 @@ from cme_policy.ir.model import Policy
 from cme_policy.runtime.calendar import CalendarError, SchoolCalendar
 from cme_policy.runtime.calendar_file import load_calendar
 from cme_policy.runtime.pupil import Pupil
-from cme_policy.runtime.readers import (DataError, InputSchema, MarksRead, read_events, read_marks,
-                                        read_pupils)
+from cme_policy.runtime.readers import (
+    DataError,
+    InputSchema,
+    MarksRead,
+    read_events,
+    read_marks,
+    read_pupils,
+)
 from cme_policy.screening.checkers import load_checkers
-from cme_policy.screening.output import render, write_atomically
+from cme_policy.screening.output import line_renderer, render, write_atomically
 from cme_policy.screening.rows import Row, Summary, statutes_of
-from cme_policy.screening.workers import ScreenWork, default_jobs, screen
+from cme_policy.screening.workers import Screened, ScreenWork, default_jobs, screen
 
 Echo = Callable[[str], None]
 
@@ -67,12 +73,13 @@ def run_job(policy: Policy, source: str, options: RunOptions, echo: Echo) -> int
                       pupils_skipped=pupils.counts.pupils_skipped)
     work = ScreenWork(checkers, list(pupils.pupils.items()), marks,
                       events.events if events else {}, calendar, options.as_of,
-                      statutes_of(policy))
+                      statutes_of(policy), line_renderer(options.fmt))
     jobs = options.jobs or default_jobs(len(work.pupils))
-    rows, summary.pupils_screened = _screen(work, jobs, options.progress)
-    rows.sort(key=Row.sort_key)
+    screened, summary.pupils_screened = _screen(work, jobs, options.progress)
+    screened.sort(key=lambda pair: pair[0].sort_key())
+    rows = [row for row, _ in screened]
     summary.add(rows)
-    _emit(rows, options, echo)
+    _emit(rows, [line for _, line in screened] if work.line else None, options)
     for line in summary.lines():
         click.echo(line, err=True)
     return 0 if summary.reconciles else 1
@@ -88,7 +95,7 @@ def _read_marks(options: RunOptions, schema: InputSchema, calendar: SchoolCalend
                           progress=lambda rows: bar.update(rows - bar.pos))
 
 
-def _screen(work: ScreenWork, jobs: int, progress: bool) -> tuple[list[Row], int]:
+def _screen(work: ScreenWork, jobs: int, progress: bool) -> tuple[Screened, int]:
     if not progress:
         return screen(work, jobs, lambda _: None)
     with click.progressbar(length=len(work.pupils), label="screening", file=sys.stderr,
@@ -103,8 +110,8 @@ def _report_errors(errors: Sequence[DataError], omitted: int, echo: Echo) -> Non
     echo(f"{len(errors)} invalid row(s){more}")
 
 
-def _emit(rows: Sequence[Row], options: RunOptions, echo: Echo) -> None:
-    text = render(rows, options.fmt)
+def _emit(rows: Sequence[Row], lines: Sequence[str] | None, options: RunOptions) -> None:
+    text = render(rows, options.fmt, lines)
     if options.output is not None:
         write_atomically(options.output, text)
         click.echo(f"wrote {len(rows)} row(s) to {options.output}", err=True)

@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from cme_policy.screening.rows import FIELDS, Row
 
@@ -18,20 +18,35 @@ HEADINGS = {"overdue": "OVERDUE", "violated": "VIOLATIONS (what the case log sho
             "due": "DUE", "done": "DONE"}
 
 
-def render(rows: Sequence[Row], fmt: str) -> str:
+def render(rows: Sequence[Row], fmt: str, lines: Sequence[str] | None = None) -> str:
+    """The action list in `fmt`. For CSV, `lines` may hold each row's `line_renderer` text,
+    made beforehand (by the screening workers, in parallel)."""
     if fmt == "csv":
-        return _csv(rows)
+        return _csv_line(FIELDS) + "".join(lines if lines is not None else map(csv_line, rows))
     if fmt == "json":
         return json.dumps([r.values() for r in rows], indent=2, ensure_ascii=False) + "\n"
     return _table(rows)
 
 
-def _csv(rows: Sequence[Row]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(FIELDS)
-    writer.writerows(row.cells() for row in rows)
-    return buffer.getvalue()
+def line_renderer(fmt: str) -> Callable[[Row], str] | None:
+    """What a worker can render of one row by itself: its CSV line (other formats: nothing)."""
+    return csv_line if fmt == "csv" else None
+
+
+def csv_line(row: Row) -> str:
+    """One row as a CSV line (quoted where needed, ending in a newline)."""
+    return _csv_line(row.cells())
+
+
+_LINE = io.StringIO()
+_WRITER = csv.writer(_LINE, lineterminator="\n")
+
+
+def _csv_line(cells: Sequence[str]) -> str:
+    _LINE.seek(0)
+    _LINE.truncate()
+    _WRITER.writerow(cells)
+    return _LINE.getvalue()
 
 
 def _cell(text: str, width: int) -> str:

@@ -40,6 +40,8 @@ class ScreenWork:
     calendar: SchoolCalendar
     as_of: dt.date
     statutes: dict[str, str]
+    line: Callable[[Row], str] | None = None
+    """Renders a row's output line in the worker (see `output.line_renderer`), or None."""
 
 
 _WORK: ScreenWork | None = None
@@ -52,14 +54,18 @@ def default_jobs(pupils: int) -> int:
     return max(1, min(len(os.sched_getaffinity(0)), 8))
 
 
-def screen(work: ScreenWork, jobs: int, done: Callable[[int], None]) -> tuple[list[Row], int]:
+Screened = list[tuple[Row, str]]
+"""Each row with its line as `ScreenWork.line` renders it ("" when there is none)."""
+
+
+def screen(work: ScreenWork, jobs: int, done: Callable[[int], None]) -> tuple[Screened, int]:
     """(the rows of every pupil in pupil order, pupils screened); `done(n)` after each n pupils.
 
     The count is of pupils actually evaluated, so that the run's report can reconcile it with
     the pupils read.
     """
     if jobs <= 1:
-        rows: list[Row] = []
+        rows: Screened = []
         screened = 0
         for start, stop in _chunks(len(work.pupils), len(work.pupils) // SERIAL_CHUNK):
             chunk, count = _screen_range(work, start, stop)
@@ -71,14 +77,14 @@ def screen(work: ScreenWork, jobs: int, done: Callable[[int], None]) -> tuple[li
 
 
 def _screen_in_workers(work: ScreenWork, jobs: int,
-                       done: Callable[[int], None]) -> tuple[list[Row], int]:
+                       done: Callable[[int], None]) -> tuple[Screened, int]:
     global _WORK
     _WORK = work
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
             ranges = list(_chunks(len(work.pupils), jobs * CHUNKS_PER_WORKER))
-            rows: list[Row] = []
+            rows: Screened = []
             screened = 0
             for chunk, count in pool.map(_worker, ranges):
                 rows += chunk
@@ -89,19 +95,19 @@ def _screen_in_workers(work: ScreenWork, jobs: int,
         _WORK = None
 
 
-def _worker(bounds: tuple[int, int]) -> tuple[list[Row], int]:
+def _worker(bounds: tuple[int, int]) -> tuple[Screened, int]:
     assert _WORK is not None, "workers are forked from screen(), which sets the work"
     return _screen_range(_WORK, *bounds)
 
 
-def _screen_range(work: ScreenWork, start: int, stop: int) -> tuple[list[Row], int]:
-    checkers, calendar, as_of = work.checkers, work.calendar, work.as_of
-    rows: list[Row] = []
+def _screen_range(work: ScreenWork, start: int, stop: int) -> tuple[Screened, int]:
+    checkers, calendar, as_of, line = work.checkers, work.calendar, work.as_of, work.line
+    rows: Screened = []
     screened = 0
     for upn, pupil in work.pupils[start:stop]:
         marks = work.marks.for_pupil(upn, calendar, checkers.CODE_TABLE)
         result = checkers.evaluate(pupil, marks, work.events.get(upn, []), calendar, as_of)
-        rows += rows_for(result, work.statutes)
+        rows += [(row, line(row) if line else "") for row in rows_for(result, work.statutes)]
         screened += 1
     return rows, screened
 
