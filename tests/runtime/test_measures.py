@@ -414,7 +414,7 @@ thresholds = st.one_of(st.integers(-1, 25), st.sampled_from([40, 100]))
 share_thresholds = st.sampled_from(
     [Fraction(0), Fraction(5), Fraction(10), Fraction(99, 10), Fraction(100, 3), Fraction(50), 100, 0]
 )
-windows = st.sampled_from([0, 1, 5, 10, 50, 130])
+windows = st.sampled_from([0, 1, 5, 10, 50, 130, 190, 400])  # 130 on: 16-bit digits
 
 
 @settings(max_examples=200, deadline=None)
