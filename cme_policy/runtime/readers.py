@@ -39,6 +39,7 @@ from cme_policy.runtime.pupil import CaseEvent, FactValue, Pupil
 
 if TYPE_CHECKING:  # the IR is only needed to build an InputSchema, never by generated code
     from cme_policy.ir.model import Policy
+    from cme_policy.runtime.inputs.marks_columnar import ParseAhead
 
 __all__ = [
     "DATE_FORMATS",
@@ -519,20 +520,22 @@ class _DayIndex:
 
 def read_marks(path: PathLike, schema: InputSchema, calendar: SchoolCalendar,
                pupils: Mapping[str, Pupil], *, progress: Progress | None = None,
-               error_limit: int | None = 10_000, columnar: bool = True) -> MarksRead:
+               error_limit: int | None = 10_000, columnar: bool = True,
+               ahead: ParseAhead | None = None) -> MarksRead:
     """Lay the marks file on the calendar, one mark string per pupil; collect every bad row.
 
     A clean file is read by the columnar fast path (pyarrow + numpy,
     `cme_policy.runtime.inputs.marks_columnar`); a file with anything to explain, or
     `columnar=False`, is read row by row, which lists every bad row. Both give the same
-    result for a clean file.
+    result for a clean file. `ahead` is the fast path's parsing of this file if the caller
+    started it early (it is closed here either way).
     """
-    if columnar:
+    if columnar or ahead is not None:
         from cme_policy.runtime.inputs.marks_columnar import read_marks_columnar
 
         days = _DayIndex(calendar)
         found = read_marks_columnar(path, schema, calendar, pupils,
-                                    lambda text: days.lookup(text)[0], progress)
+                                    lambda text: days.lookup(text)[0], progress, ahead=ahead)
         if found is not None:
             return found
     return _read_marks_rows(path, schema, calendar, pupils, progress, error_limit)

@@ -229,3 +229,28 @@ def test_a_quoted_line_end_across_a_slice_boundary(tmp_path: Path,
     _same(read_marks(path, SCHEMA, CALENDAR, _pupils()), rows)  # type: ignore[arg-type]
     if fast is not None:
         _same(fast, rows)
+
+
+def test_parsing_started_early_gives_the_same_marks(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run` starts parsing before the pupils are read; the result is the same, and a reader
+    that gives up half way stops the parsing thread."""
+    monkeypatch.setattr(marks_columnar, "SLICE_BYTES", 64)
+    rows = "".join(f"{G},2025-09-{d:02d},AM,/\n" for d in (3, 4, 5, 8, 9, 10, 11, 12))
+    clean = _write(tmp_path, HEADER + rows)
+    ahead = marks_columnar.ParseAhead(clean, depth=1)
+    early = read_marks(clean, SCHEMA, CALENDAR, _pupils(), ahead=ahead)  # type: ignore[arg-type]
+    _same(early, read_marks(clean, SCHEMA, CALENDAR, _pupils(), columnar=False))  # type: ignore[arg-type]
+    assert not ahead.thread.is_alive()
+    bad = _write(tmp_path, HEADER + rows + f"{G},2025-09-03,AM,N\n" + rows, "bad.csv")
+    ahead = marks_columnar.ParseAhead(bad, depth=1)
+    found = read_marks(bad, SCHEMA, CALENDAR, _pupils(), ahead=ahead)  # type: ignore[arg-type]
+    assert any("two different marks" in e.message for e in found.errors)
+    assert not ahead.thread.is_alive()
+
+
+def test_a_problem_in_the_parsing_thread_reaches_the_reader(tmp_path: Path) -> None:
+    path = _write(tmp_path, HEADER + f"{G},2025-09-03,AM,/,extra\n")
+    with marks_columnar.ParseAhead(path) as ahead:
+        with pytest.raises(pa.ArrowInvalid):
+            list(ahead.tables())

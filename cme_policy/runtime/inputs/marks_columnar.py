@@ -17,10 +17,10 @@ tests/runtime/test_marks_columnar.py holds the two readers to that.
 from __future__ import annotations
 
 import csv
-import itertools
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -54,20 +54,29 @@ def read_marks_columnar(path: str | os.PathLike[str], schema: InputSchema,
                         calendar: SchoolCalendar, pupils: Mapping[str, Pupil],
                         day_index: Callable[[str], int | None],
                         progress: Callable[[int], None] | None = None,
-                        memory_pool: Any = None) -> MarksRead | None:
+                        memory_pool: Any = None,  # noqa: ANN401
+                        ahead: ParseAhead | None = None) -> MarksRead | None:
     """The marks of a clean file laid on the calendar, or None if any row needs explaining.
 
     `day_index` maps a date as written to 2 x its school-day index (None if not a school day).
-    `memory_pool` is where pyarrow allocates (tests pass one to measure the peak).
+    `memory_pool` is where pyarrow allocates (tests pass one to measure the peak). `ahead` is
+    the file's parsing, if the caller started it earlier (it is closed here either way).
     """
+
+    with ahead or ParseAhead(path, pool=memory_pool) as parsed:
+        if parsed.names is None:
+            return None
+        return _lay_out(parsed, schema, calendar, pupils, day_index, progress)
+
+
+def _lay_out(parsed: ParseAhead, schema: InputSchema, calendar: SchoolCalendar,
+             pupils: Mapping[str, Pupil], day_index: Callable[[str], int | None],
+             progress: Callable[[int], None] | None) -> MarksRead | None:
     from cme_policy.runtime.readers import (  # readers imports this module
         MarksRead,
         ReadCounts,
     )
 
-    names = _column_names(path)
-    if names is None:
-        return None
     upns = list(pupils)
     size = 2 * calendar.school_day_count
     grid = np.full((len(upns), size), _NO_MARK, dtype=np.uint8)
@@ -75,17 +84,18 @@ def read_marks_columnar(path: str | os.PathLike[str], schema: InputSchema,
     maps = _ValueMaps(schema, pupils, upns, day_index)
     rows = 0
     try:
-        for batch in _batches(path, names, memory_pool):
-            rows += _lay_batch(batch, maps, grid, seen, size)
-            if progress is not None:
-                progress(rows)
+        for table in parsed.tables():
+            for batch in table.to_batches():
+                rows += _lay_batch(batch, maps, grid, seen, size)
+                if progress is not None:
+                    progress(rows)
     except (_GiveUp, pa.ArrowException, UnicodeError, OSError, ValueError):
         return None
     marks = GridMarks(grid, {upns[i]: i for i in np.flatnonzero(seen).tolist()}, calendar,
                       schema.table)
     counts = ReadCounts(rows_read=rows, pupils_read=len(upns), pupils_with_marks=len(marks),
                         pupils_without_marks=len(upns) - len(marks))
-    return MarksRead(path=os.fspath(path), errors=[], counts=counts, marks=marks)
+    return MarksRead(path=os.fspath(parsed.path), errors=[], counts=counts, marks=marks)
 
 
 class GridMarks(Mapping[str, PupilMarks]):
@@ -123,35 +133,80 @@ def _column_names(path: str | os.PathLike[str]) -> list[str] | None:
     return names if sorted(names) == sorted(("upn", "date", "session", "code")) else None
 
 
-def _batches(path: str | os.PathLike[str], names: list[str], pool: Any) -> Iterator[Any]:
-    """Record batches of the data rows, every column dictionary-encoded bytes.
+class ParseAhead:
+    """The marks file parsed slice by slice in a thread of its own, up to `depth` slices ahead
+    of their use.
 
     Bytes, not strings: pyarrow's UTF-8 check of every row costs a third of the read, while
-    decoding only the distinct values (`_ValueMaps.table`) finds the same bad bytes.
-
-    The file is cut at line ends into slices of about SLICE_BYTES that pyarrow parses on every
-    core, the next slice (in a thread; pyarrow lets go of the GIL) while this one is laid out.
+    decoding only the distinct values (`_ValueMaps.table`) finds the same bad bytes. The file
+    is cut at line ends into slices of about SLICE_BYTES that pyarrow parses on every core
+    (it lets go of the GIL meanwhile), while the caller lays out the slices already parsed —
+    or, started before the pupils file is read (`cme-policy run` does), while that goes on.
+    A problem in the thread (a bad row pyarrow refuses, broken quoting) is raised to the
+    reader, which then gives up on the fast path.
     """
-    with open(path, "rb") as fh, ThreadPoolExecutor(1) as ahead:
-        fh.readline()  # the header, already checked
-        slices = _slices(fh)
-        pending = ahead.submit(_parse, next(slices, None), names, pool)
-        while (table := pending.result()) is not None:
-            pending = ahead.submit(_parse, next(slices, None), names, pool)
-            yield from table.to_batches()
+
+    def __init__(self, path: str | os.PathLike[str], depth: int = 2,
+                 pool: Any = None) -> None:  # noqa: ANN401
+        self.path, self.pool = path, pool
+        self.names = _column_names(path)
+        self.queue: queue.Queue[Any] = queue.Queue(max(1, depth))
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="cme-marks-parse", daemon=True)
+        if self.names is not None:
+            self.thread.start()
+
+    def __enter__(self) -> ParseAhead:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop parsing (the reader may have given up half way) and wait for the thread."""
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+    def tables(self) -> Iterator[Any]:
+        """The parsed slices in file order; re-raises what went wrong in the thread."""
+        while (item := self.queue.get()) is not None:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+    def _run(self) -> None:
+        assert self.names is not None
+        try:
+            with open(self.path, "rb") as fh:
+                fh.readline()  # the header, already checked
+                for piece in _slices(fh):
+                    if not self._put(_parse(piece, self.names, self.pool)):
+                        return
+            self._put(None)
+        except Exception as exc:  # noqa: BLE001 - handed to the reader, which gives up
+            self._put(exc)
+
+    def _put(self, item: Any) -> bool:  # noqa: ANN401
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
 
 
 def _slices(fh: Any) -> Iterator[memoryview]:  # noqa: ANN401
     """The rest of the file in pieces that each end at a line end outside quotes.
 
-    Read straight into two buffers used in turn (one is parsed while the other fills), so no
-    slice is copied; only the part after the last line end is carried to the next buffer.
+    Read straight into one buffer, reused once the caller has parsed the piece before, so no
+    slice is copied; only the part after the last line end is carried to the next one.
     """
-    buffers = [bytearray(SLICE_BYTES + MAX_LINE_BYTES) for _ in range(2)]
+    buffer = bytearray(SLICE_BYTES + MAX_LINE_BYTES)
+    view = memoryview(buffer)
     carry = b""
-    for turn in itertools.count():
-        buffer = buffers[turn % 2]
-        view = memoryview(buffer)
+    while True:
         view[:len(carry)] = carry
         got = fh.readinto(view[len(carry):len(carry) + SLICE_BYTES])
         end = len(carry) + got
