@@ -23,7 +23,7 @@ from cme_policy.screening.rows import Row, rows_for
 
 PARALLEL_FROM = 2_000
 """Fewer pupils than this are screened in this process: starting workers would cost more."""
-CHUNKS_PER_WORKER = 8
+CHUNKS_PER_WORKER = 32
 """Chunks per worker: enough that a worker with easy pupils takes on more chunks."""
 SERIAL_CHUNK = 1_000
 """Pupils between progress updates when screening in this process."""
