@@ -305,6 +305,8 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 
 def _check_bytes(errors: _Errors, line: int, row: Sequence[str]) -> bool:
     """False (with an error) when a field holds bytes that were not UTF-8."""
+    if not _SURROGATE.search("".join(row)):
+        return True  # the common case, settled by one search over the whole row
     for i, value in enumerate(row):
         found = _SURROGATE.search(value)
         if found:
