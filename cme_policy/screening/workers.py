@@ -64,8 +64,8 @@ def screen(work: ScreenWork, jobs: int, done: Callable[[int], None]) -> tuple[Sc
     The count is of pupils actually evaluated, so that the run's report can reconcile it with
     the pupils read.
     """
-    if jobs <= 1:
-        rows: Screened = []
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        rows: Screened = []  # one process (also where workers cannot be forked: Windows)
         screened = 0
         for start, stop in _chunks(len(work.pupils), len(work.pupils) // SERIAL_CHUNK):
             chunk, count = _screen_range(work, start, stop)

@@ -54,3 +54,13 @@ def test_chunks_cover_every_pupil_once(total: int, count: int) -> None:
     sizes = [stop - start for start, stop in ranges]
     assert not sizes or max(sizes) - min(sizes) <= 1
     assert len(ranges) == min(count, total)
+
+
+def test_without_fork_the_run_stays_in_one_process(school: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where processes cannot be forked (Windows), --jobs asks for workers in vain: the run
+    is still made, in one process, with the same output."""
+    expected = _run(school, "csv", 1)
+    monkeypatch.setattr(workers.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert _run(school, "csv", 2) == expected
+    assert workers.default_jobs(10 * workers.PARALLEL_FROM) == 1
