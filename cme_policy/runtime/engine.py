@@ -246,6 +246,8 @@ class PolicySpec:
     event_sets: Mapping[str, tuple[tuple[str, object], ...]]
     openers: Mapping[str, tuple[int, ...]] = field(init=False)
     """Procedure id -> positions in `rules` of the rules that open it (worked out once)."""
+    opening: tuple[int, ...] = field(init=False)
+    """Positions in `rules` of every rule that opens some procedure."""
     owners: Mapping[str, str] = field(init=False)
     """Event -> the procedure a stray event is blamed on (the first by id that moves on it)."""
 
@@ -253,6 +255,8 @@ class PolicySpec:
         object.__setattr__(self, "openers", {
             proc.id: tuple(i for i, (_, _, opens) in enumerate(self.rules) if opens == proc.id)
             for proc in self.procedures})
+        object.__setattr__(self, "opening", tuple(sorted({i for ids in self.openers.values()
+                                                          for i in ids})))
         owners: dict[str, str] = {}
         for proc in sorted(self.procedures, key=lambda q: q.id, reverse=True):
             for name in proc.moves:
@@ -298,10 +302,12 @@ def evaluate(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, events: Sequence
     p = _Pupil(spec, pupil, marks, calendar, log)
     now = p.at(as_of)
     rules = tuple(fn(now) for _, fn, _ in spec.rules)
+    checkpoints = _checkpoints(now, log)
+    if not log and checkpoints == [as_of] and not any(rules[i].fires for i in spec.opening):
+        return PupilResult(pupil.upn, as_of, rules, (), ())  # most pupils: no case can open
     cases: list[CaseOutcome] = []
     taken: set[int] = set()
     refusals: list[tuple[str, dict[int, Violation]]] = []
-    checkpoints = _checkpoints(now, log)
     for proc in spec.procedures:
         openers = _openers(spec, proc, p, checkpoints, rules)
         if not openers and not log:
