@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from cme_policy.runtime.calendar import SchoolCalendar
-from cme_policy.runtime.marks import NO_MARK, PupilMarks
+from cme_policy.runtime.marks import PupilMarks
 from cme_policy.runtime.pupil import CaseEvent, Pupil
 from cme_policy.runtime.results import (DONE, DUE, OVERDUE, Action, CaseOutcome, PupilResult,
                                         RuleOutcome, Step, Violation)
@@ -324,15 +324,14 @@ def evaluate(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, events: Sequence
 def _checkpoints(now: Ctx, log: Sequence[CaseEvent]) -> list[date]:
     """Where opening rules are looked at: the as-of date, the last marked day, event dates.
 
-    A case outlives the condition that opened it, yet no rule is run on every past day. (The
-    last marked day is `PupilMarks.last_marked_day`, from the school-day count `now` keeps.)
+    A case outlives the condition that opened it, yet no rule is run on every past day.
     """
     as_of = now.as_of
     days = {as_of}
     days.update(e.date for e in log if e.date <= as_of)
-    end = len(now.marks.text[:2 * now.days()].rstrip(NO_MARK))
-    if end:
-        days.add(now.calendar.school_day_at((end - 1) // 2))
+    last = now.marks.last_marked_of(now.days())
+    if last is not None:
+        days.add(last)
     return sorted(days)
 
 

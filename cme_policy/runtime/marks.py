@@ -323,7 +323,12 @@ class PupilMarks:
         """The last school day on or before as_of with any mark (None when there is none)."""
         if as_of < self.calendar.first_school_day:
             return None
-        days = self.calendar.school_days_between(self.calendar.first_school_day, as_of) + 1
+        return self.last_marked_of(
+            self.calendar.school_days_between(self.calendar.first_school_day, as_of) + 1)
+
+    def last_marked_of(self, days: int) -> date | None:
+        """The last of the first `days` school days with any mark (for a caller that already
+        knows how many school days fall on or before its date)."""
         end = len(self.text[: 2 * days].rstrip(NO_MARK))
         return self.calendar.school_day_at((end - 1) // 2) if end else None
 

@@ -532,7 +532,8 @@ def read_marks(path: PathLike, schema: InputSchema, calendar: SchoolCalendar,
     result for a clean file. `ahead` is the fast path's parsing of this file if the caller
     started it early (it is closed here either way).
     """
-    if columnar or ahead is not None:
+    if columnar:
+        # a local import: marks_columnar imports this module
         from cme_policy.runtime.inputs.marks_columnar import read_marks_columnar
 
         days = _DayIndex(calendar)
@@ -540,6 +541,8 @@ def read_marks(path: PathLike, schema: InputSchema, calendar: SchoolCalendar,
                                     lambda text: days.lookup(text)[0], progress, ahead=ahead)
         if found is not None:
             return found
+    elif ahead is not None:
+        ahead.close()
     return _read_marks_rows(path, schema, calendar, pupils, progress, error_limit)
 
 
@@ -567,7 +570,7 @@ def _read_marks_rows(path: PathLike, schema: InputSchema, calendar: SchoolCalend
     no_mark = blank[0]
     bufs: dict[str, bytearray] = {}
     days = _DayIndex(calendar)
-    code_byte = {code: ord(table.char(code)) for code in table.codes}
+    code_byte = code_bytes(table)
     # UPNs as written (and in compact form) -> the pupils' UPN, filled lazily
     aliases: dict[str, str] = {u: u for u in pupils}
     unknown: dict[str, list[int]] = {}  # raw upn -> [first line, rows]
@@ -647,6 +650,20 @@ def _read_marks_rows(path: PathLike, schema: InputSchema, calendar: SchoolCalend
     return MarksRead(marks=marks, counts=counts, **errors.outcome())
 
 
+def code_bytes(table: CodeTable) -> dict[str, int]:
+    """Attendance code as written (after stripping spaces) -> its byte in a mark string."""
+    return {code: ord(table.char(code)) for code in table.codes}
+
+
+def session_offset(text: str) -> int | None:
+    """0 for the morning register, 1 for the afternoon, None for anything else; spaces and
+    case do not matter (the rule both marks readers apply)."""
+    return _SESSION_OFFSETS.get(text.strip().upper())
+
+
+_SESSION_OFFSETS = {"AM": 0, "PM": 1}
+
+
 def _parse_line(line: str, fh: TextIO) -> tuple[list[str] | None, int]:
     """One CSV record starting with `line` (reading on while a quoted field spans lines).
 
@@ -700,7 +717,7 @@ def _slow_mark(row: list[str], line: int, width: int, at: tuple[int, int, int, i
     if pos is None:
         errors.add(line, idt + 1, f"mark {code.strip()!r} {session.strip()}: {message}", hint)
         ok = False
-    off = {"AM": 0, "PM": 1}.get(session.strip().upper())
+    off = session_offset(session)
     if off is None:
         errors.add(line, isx + 1, f"session {session!r} is neither AM nor PM",
                    "write AM for the morning register and PM for the afternoon")

@@ -21,7 +21,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -31,9 +31,14 @@ from stdnum.gb import upn as stdnum_upn
 from cme_policy.runtime.calendar import SchoolCalendar
 from cme_policy.runtime.marks import NO_MARK, CodeTable, PupilMarks
 from cme_policy.runtime.pupil import Pupil
-
-if TYPE_CHECKING:
-    from cme_policy.runtime.readers import InputSchema, MarksRead
+from cme_policy.runtime.readers import (
+    MARK_COLUMNS,
+    InputSchema,
+    MarksRead,
+    ReadCounts,
+    code_bytes,
+    session_offset,
+)
 
 BLOCK_BYTES = 4 << 20
 """pyarrow's read block: small enough to bound memory, large enough to amortise per-batch work."""
@@ -43,7 +48,6 @@ MAX_LINE_BYTES = 1 << 20
 """Longer than any marks row: a slice without a line end this near its end gives up."""
 
 _NO_MARK = ord(NO_MARK)
-_SESSIONS = {"AM": 0, "PM": 1}
 
 
 class _GiveUp(Exception):
@@ -72,11 +76,6 @@ def read_marks_columnar(path: str | os.PathLike[str], schema: InputSchema,
 def _lay_out(parsed: ParseAhead, schema: InputSchema, calendar: SchoolCalendar,
              pupils: Mapping[str, Pupil], day_index: Callable[[str], int | None],
              progress: Callable[[int], None] | None) -> MarksRead | None:
-    from cme_policy.runtime.readers import (  # readers imports this module
-        MarksRead,
-        ReadCounts,
-    )
-
     upns = list(pupils)
     size = 2 * calendar.school_day_count
     grid = np.full((len(upns), size), _NO_MARK, dtype=np.uint8)
@@ -130,7 +129,7 @@ def _column_names(path: str | os.PathLike[str]) -> list[str] | None:
     if header is None:
         return None
     names = [name.strip().lower() for name in header]
-    return names if sorted(names) == sorted(("upn", "date", "session", "code")) else None
+    return names if sorted(names) == sorted(MARK_COLUMNS) else None
 
 
 class ParseAhead:
@@ -258,7 +257,7 @@ class _ValueMaps:
         self.pupils = pupils
         self.row_of = {upn: i for i, upn in enumerate(upns)}
         self.day_index = day_index
-        self.codes = {code: ord(schema.table.char(code)) for code in schema.table.codes}
+        self.codes = code_bytes(schema.table)
         self.cache: dict[str, dict[bytes, int]] = {"upn": {}, "date": {}, "session": {},
                                                   "code": {}}
 
@@ -284,7 +283,7 @@ class _ValueMaps:
         return _or_give_up(self.day_index(text))
 
     def session(self, text: str) -> int:
-        return _or_give_up(_SESSIONS.get(text.strip().upper()))
+        return _or_give_up(session_offset(text))
 
     def code(self, text: str) -> int:
         return _or_give_up(self.codes.get(text.strip()))
