@@ -250,6 +250,8 @@ class PolicySpec:
     """Positions in `rules` of every rule that opens some procedure."""
     owners: Mapping[str, str] = field(init=False)
     """Event -> the procedure a stray event is blamed on (the first by id that moves on it)."""
+    quiet: tuple[RuleOutcome, ...] = field(init=False)
+    """Each rule's outcome when it does not fire."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "openers", {
@@ -262,6 +264,8 @@ class PolicySpec:
             for name in proc.moves:
                 owners[name] = proc.id
         object.__setattr__(self, "owners", owners)
+        object.__setattr__(self, "quiet", tuple(RuleOutcome(rule_id, False, None)
+                                                for rule_id, _, _ in self.rules))
 
 
 # -- a pupil --------------------------------------------------------------------------------------
@@ -296,12 +300,26 @@ class _Pupil:
 
 
 def evaluate(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, events: Sequence[CaseEvent],
-             calendar: SchoolCalendar, as_of: date) -> PupilResult:
-    """Rules, procedure cases and log violations for one pupil as of a date."""
+             calendar: SchoolCalendar, as_of: date,
+             fired: Sequence[bool] | None = None,
+             known: Mapping[object, object] | None = None) -> PupilResult:
+    """Rules, procedure cases and log violations for one pupil as of a date.
+
+    Both optional arguments come from working out many pupils at once beforehand (see
+    `cme_policy.screening.prescreen`). `fired` says which rules may fire as of the date: one
+    that may not is not run. `known` holds measure values and onsets as of the date, under
+    the keys the generated measure functions memoise them by.
+    """
     log = sorted(events, key=lambda e: e.date)
     p = _Pupil(spec, pupil, marks, calendar, log)
     now = p.at(as_of)
-    rules = tuple(fn(now) for _, fn, _ in spec.rules)
+    if known:
+        now.memo.update(known)
+    if fired is None:
+        rules = tuple(fn(now) for _, fn, _ in spec.rules)
+    else:
+        rules = tuple(fn(now) if hit else quiet
+                      for (_, fn, _), hit, quiet in zip(spec.rules, fired, spec.quiet))
     checkpoints = _checkpoints(now, log)
     if not log and checkpoints == [as_of] and not any(rules[i].fires for i in spec.opening):
         return PupilResult(pupil.upn, as_of, rules, (), ())  # most pupils: no case can open

@@ -42,6 +42,8 @@ __all__ = [
     "days_since_last_present_onset",
     "oldest_unresolved",
     "oldest_unresolved_onset",
+    "least_value",
+    "school_days_around",
     "share_of_possible_sessions",
     "share_of_possible_sessions_onset",
 ]
@@ -79,6 +81,12 @@ def _codes(marks: PupilMarks, calendar: SchoolCalendar, codes: Codes) -> CodeSet
             raise ValueError("the code set was compiled from a different code table")
         return codes
     return marks.table.select(codes)
+
+
+def school_days_around(calendar: SchoolCalendar, d: date) -> tuple[int, int]:
+    """(school days before d, school days on or before d), as every measure here counts them
+    (a date outside every academic year is an error)."""
+    return _COUNTS.around(calendar, d)
 
 
 def _days_upto(calendar: SchoolCalendar, d: date) -> int:
@@ -163,7 +171,7 @@ def _condition(op: str, threshold: object) -> Callable[[object], bool]:
     return lambda value: value is not None and compare(value, threshold)
 
 
-def _least_value(op: str, threshold: object) -> int | None:
+def least_value(op: str, threshold: object) -> int | None:
     """For `>= k` / `> k` on an integer measure, the least value that satisfies it."""
     if isinstance(threshold, int) and not isinstance(threshold, bool):
         if op == ">=":
@@ -221,7 +229,7 @@ def consecutive_school_days_onset(
     length = _run_days(flags, n)
     if not holds(length):
         return None
-    k = _least_value(op, threshold)
+    k = least_value(op, threshold)
     if k is not None and k >= 1:
         return calendar.school_day_at(n - length + k - 1)
     failed = _last_failure(holds, _runs_backwards(_day_both(flags, n)), n)
@@ -426,7 +434,7 @@ def days_since_last_present_onset(
     last = _last_present(marks, calendar, cs, as_of)
     if not holds(None if last is None else (as_of - last).days):
         return None
-    k = _least_value(op, threshold)
+    k = least_value(op, threshold)
     if last is not None and k is not None and k >= 1:
         return calendar.school_day_on_or_after(last + timedelta(days=k))
     n = _days_upto(calendar, as_of)
@@ -479,7 +487,7 @@ def oldest_unresolved_onset(
     first = _first_day(_flags(marks, cs.flags), n)
     if not holds(0 if first < 0 else n - 1 - first):
         return None
-    k = _least_value(op, threshold)
+    k = least_value(op, threshold)
     if first >= 0 and k is not None and k >= 1:
         return calendar.school_day_at(first + k)
     ages = (i - first if 0 <= first <= i else 0 for i in range(n - 1, -1, -1))

@@ -29,6 +29,7 @@ from cme_policy.runtime.readers import (
 )
 from cme_policy.screening.checkers import load_checkers
 from cme_policy.screening.output import line_renderer, render, write_atomically
+from cme_policy.screening.prescreen import Prescreen
 from cme_policy.screening.rows import Row, Summary, statutes_of
 from cme_policy.screening.workers import Screened, ScreenWork, default_jobs, screen
 
@@ -78,7 +79,8 @@ def run_job(policy: Policy, source: str, options: RunOptions, echo: Echo) -> int
                       pupils_skipped=pupils.counts.pupils_skipped)
     work = ScreenWork(checkers, list(pupils.pupils.items()), marks,
                       events.events if events else {}, calendar, options.as_of,
-                      statutes_of(policy), line_renderer(options.fmt))
+                      statutes_of(policy), line_renderer(options.fmt),
+                      _prescreen(policy, calendar, options.as_of))
     jobs = options.jobs or default_jobs(len(work.pupils))
     screened, summary.pupils_screened = _screen(work, jobs, options.progress)
     screened.sort(key=lambda pair: pair[0].sort_key())
@@ -88,6 +90,15 @@ def run_job(policy: Policy, source: str, options: RunOptions, echo: Echo) -> int
     for line in summary.lines():
         click.echo(line, err=True)
     return 0 if summary.reconciles else 1
+
+
+def _prescreen(policy: Policy, calendar: SchoolCalendar, as_of: dt.date) -> Prescreen | None:
+    """The rules as column conditions; None (every rule run for every pupil) if the as-of
+    date is one they cannot be set up for, such as a date outside the calendar."""
+    try:
+        return Prescreen(policy, calendar, as_of)
+    except (CalendarError, ValueError):
+        return None
 
 
 def _read_marks(options: RunOptions, schema: InputSchema, calendar: SchoolCalendar,

@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from cme_policy.runtime.calendar import SchoolCalendar
+from cme_policy.runtime.engine import evaluate
 from cme_policy.runtime.pupil import CaseEvent, Pupil
 from cme_policy.runtime.readers import MarksRead
+from cme_policy.screening.prescreen import Prescreen, marks_grid
+from cme_policy.screening.prescreen import Screened as PrescreenedBlock
 from cme_policy.screening.rows import Row, rows_for
 
 PARALLEL_FROM = 2_000
@@ -42,6 +45,8 @@ class ScreenWork:
     statutes: dict[str, str]
     line: Callable[[Row], str] | None = None
     """Renders a row's output line in the worker (see `output.line_renderer`), or None."""
+    prescreen: Prescreen | None = None
+    """Which rules may fire, for a chunk of pupils at once; None: every rule of every pupil."""
 
 
 _WORK: ScreenWork | None = None
@@ -101,15 +106,34 @@ def _worker(bounds: tuple[int, int]) -> tuple[Screened, int]:
 
 
 def _screen_range(work: ScreenWork, start: int, stop: int) -> tuple[Screened, int]:
-    checkers, calendar, as_of, line = work.checkers, work.calendar, work.as_of, work.line
+    """The rows of pupils [start, stop). A pupil with no case log goes no further than the
+    prescreen when no rule may fire for it and no earlier day needs looking at."""
+    spec, calendar, as_of, line = work.checkers.POLICY, work.calendar, work.as_of, work.line
+    table = work.checkers.CODE_TABLE
+    pupils = work.pupils[start:stop]
+    block = _prescreened(work, pupils)
     rows: Screened = []
-    screened = 0
-    for upn, pupil in work.pupils[start:stop]:
-        marks = work.marks.for_pupil(upn, calendar, checkers.CODE_TABLE)
-        result = checkers.evaluate(pupil, marks, work.events.get(upn, []), calendar, as_of)
+    for k, (upn, pupil) in enumerate(pupils):
+        log = work.events.get(upn)
+        hits, known = None, None
+        if block is not None:
+            if not log:
+                if block.settled[k] and not block.may_fire[k].any():
+                    continue  # nothing fires, nothing to replay: no rows
+                hits = block.may_fire[k].tolist()
+            known = block.known(k)  # measures do not depend on the log: good for every pupil
+        marks = work.marks.for_pupil(upn, calendar, table)
+        result = evaluate(spec, pupil, marks, log or (), calendar, as_of, hits, known)
         rows += [(row, line(row) if line else "") for row in rows_for(result, work.statutes)]
-        screened += 1
-    return rows, screened
+    return rows, len(pupils)
+
+
+def _prescreened(work: ScreenWork, pupils: Sequence[tuple[str, Pupil]]) -> PrescreenedBlock | None:
+    if work.prescreen is None or not pupils:
+        return None
+    grid = marks_grid(work.marks.marks, [upn for upn, _ in pupils], work.calendar,
+                      work.checkers.CODE_TABLE)
+    return work.prescreen.block([p.facts for _, p in pupils], grid)
 
 
 def _chunks(total: int, count: int) -> Iterator[tuple[int, int]]:

@@ -137,7 +137,7 @@ class _Generator:
         result = f"{ty} | None" if x.kind == "days_since_last_present" else ty
         body = _measure_body(x.kind, codes_name, [a for a, _ in args])
         doc = f"Measure {x.id}: {x.label}."
-        return {"func": func, "codes_name": codes_name, "codes": x.codes, "args": args,
+        return {"func": func, "id": x.id, "codes_name": codes_name, "codes": x.codes, "args": args,
                 "result": result, "body": body, "kind": x.kind, "doc": doc,
                 "key": f"({x.id!r}, {', '.join(a for a, _ in args)})" if args else repr(x.id)}
 

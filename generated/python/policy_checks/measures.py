@@ -36,7 +36,12 @@ def m_unauthorised_run(ctx: Ctx) -> int:
 
 def m_unauthorised_run_onset(ctx: Ctx, op: str, threshold: Any) -> dt.date | None:
     'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    return rt.consecutive_school_days_onset(ctx.marks, ctx.calendar, CODES_UNAUTHORISED_RUN, ctx.as_of, op, threshold)
+    key = ('unauthorised_run', op, threshold)
+    if key in ctx.memo:
+        return cast('dt.date | None', ctx.memo[key])
+    onset = rt.consecutive_school_days_onset(ctx.marks, ctx.calendar, CODES_UNAUTHORISED_RUN, ctx.as_of, op, threshold)
+    ctx.memo[key] = onset
+    return onset
 
 
 def m_unexplained_run(ctx: Ctx) -> int:
@@ -52,7 +57,12 @@ def m_unexplained_run(ctx: Ctx) -> int:
 
 def m_unexplained_run_onset(ctx: Ctx, op: str, threshold: Any) -> dt.date | None:
     'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    return rt.consecutive_school_days_onset(ctx.marks, ctx.calendar, CODES_UNEXPLAINED_RUN, ctx.as_of, op, threshold)
+    key = ('unexplained_run', op, threshold)
+    if key in ctx.memo:
+        return cast('dt.date | None', ctx.memo[key])
+    onset = rt.consecutive_school_days_onset(ctx.marks, ctx.calendar, CODES_UNEXPLAINED_RUN, ctx.as_of, op, threshold)
+    ctx.memo[key] = onset
+    return onset
 
 
 def m_unexplained_days(ctx: Ctx, a_window: int) -> int:
@@ -71,7 +81,12 @@ def m_unexplained_days(ctx: Ctx, a_window: int) -> int:
 
 def m_unexplained_days_onset(ctx: Ctx, a_window: int, op: str, threshold: Any) -> dt.date | None:
     'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    return rt.count_school_days_onset(ctx.marks, ctx.calendar, CODES_UNEXPLAINED_DAYS, ctx.as_of, a_window, op, threshold)
+    key = ('unexplained_days', a_window, op, threshold)
+    if key in ctx.memo:
+        return cast('dt.date | None', ctx.memo[key])
+    onset = rt.count_school_days_onset(ctx.marks, ctx.calendar, CODES_UNEXPLAINED_DAYS, ctx.as_of, a_window, op, threshold)
+    ctx.memo[key] = onset
+    return onset
 
 
 def m_n_unresolved(ctx: Ctx) -> int:
@@ -88,7 +103,12 @@ def m_n_unresolved(ctx: Ctx) -> int:
 
 def m_n_unresolved_onset(ctx: Ctx, op: str, threshold: Any) -> dt.date | None:
     'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    return rt.oldest_unresolved_onset(ctx.marks, ctx.calendar, CODES_N_UNRESOLVED, ctx.as_of, op, threshold)
+    key = ('n_unresolved', op, threshold)
+    if key in ctx.memo:
+        return cast('dt.date | None', ctx.memo[key])
+    onset = rt.oldest_unresolved_onset(ctx.marks, ctx.calendar, CODES_N_UNRESOLVED, ctx.as_of, op, threshold)
+    ctx.memo[key] = onset
+    return onset
 
 
 def m_unauthorised_sessions(ctx: Ctx, a_window: int) -> int:
@@ -106,7 +126,12 @@ def m_unauthorised_sessions(ctx: Ctx, a_window: int) -> int:
 
 def m_unauthorised_sessions_onset(ctx: Ctx, a_window: int, op: str, threshold: Any) -> dt.date | None:
     'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    return rt.count_sessions_onset(ctx.marks, ctx.calendar, CODES_UNAUTHORISED_SESSIONS, ctx.as_of, a_window, op, threshold)
+    key = ('unauthorised_sessions', a_window, op, threshold)
+    if key in ctx.memo:
+        return cast('dt.date | None', ctx.memo[key])
+    onset = rt.count_sessions_onset(ctx.marks, ctx.calendar, CODES_UNAUTHORISED_SESSIONS, ctx.as_of, a_window, op, threshold)
+    ctx.memo[key] = onset
+    return onset
 
 
 def m_unauthorised_days(ctx: Ctx, a_window: int) -> int:
@@ -125,7 +150,12 @@ def m_unauthorised_days(ctx: Ctx, a_window: int) -> int:
 
 def m_unauthorised_days_onset(ctx: Ctx, a_window: int, op: str, threshold: Any) -> dt.date | None:
     'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    return rt.count_school_days_onset(ctx.marks, ctx.calendar, CODES_UNAUTHORISED_DAYS, ctx.as_of, a_window, op, threshold)
+    key = ('unauthorised_days', a_window, op, threshold)
+    if key in ctx.memo:
+        return cast('dt.date | None', ctx.memo[key])
+    onset = rt.count_school_days_onset(ctx.marks, ctx.calendar, CODES_UNAUTHORISED_DAYS, ctx.as_of, a_window, op, threshold)
+    ctx.memo[key] = onset
+    return onset
 
 
 def m_sickness_days(ctx: Ctx, a_window: int) -> int:
@@ -144,7 +174,12 @@ def m_sickness_days(ctx: Ctx, a_window: int) -> int:
 
 def m_sickness_days_onset(ctx: Ctx, a_window: int, op: str, threshold: Any) -> dt.date | None:
     'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    return rt.count_school_days_onset(ctx.marks, ctx.calendar, CODES_SICKNESS_DAYS, ctx.as_of, a_window, op, threshold)
+    key = ('sickness_days', a_window, op, threshold)
+    if key in ctx.memo:
+        return cast('dt.date | None', ctx.memo[key])
+    onset = rt.count_school_days_onset(ctx.marks, ctx.calendar, CODES_SICKNESS_DAYS, ctx.as_of, a_window, op, threshold)
+    ctx.memo[key] = onset
+    return onset
 
 
 def m_absence_share(ctx: Ctx, a_since: dt.date) -> Fraction:
@@ -165,7 +200,12 @@ def m_absence_share(ctx: Ctx, a_since: dt.date) -> Fraction:
 
 def m_absence_share_onset(ctx: Ctx, a_since: dt.date, op: str, threshold: Any) -> dt.date | None:
     'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    return rt.share_of_possible_sessions_onset(ctx.marks, ctx.calendar, CODES_ABSENCE_SHARE, ctx.as_of, a_since, op, threshold)
+    key = ('absence_share', a_since, op, threshold)
+    if key in ctx.memo:
+        return cast('dt.date | None', ctx.memo[key])
+    onset = rt.share_of_possible_sessions_onset(ctx.marks, ctx.calendar, CODES_ABSENCE_SHARE, ctx.as_of, a_since, op, threshold)
+    ctx.memo[key] = onset
+    return onset
 
 
 def m_days_since_last_present(ctx: Ctx) -> int | None:
@@ -181,4 +221,9 @@ def m_days_since_last_present(ctx: Ctx) -> int | None:
 
 def m_days_since_last_present_onset(ctx: Ctx, op: str, threshold: Any) -> dt.date | None:
     'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    return rt.days_since_last_present_onset(ctx.marks, ctx.calendar, CODES_DAYS_SINCE_LAST_PRESENT, ctx.as_of, op, threshold)
+    key = ('days_since_last_present', op, threshold)
+    if key in ctx.memo:
+        return cast('dt.date | None', ctx.memo[key])
+    onset = rt.days_since_last_present_onset(ctx.marks, ctx.calendar, CODES_DAYS_SINCE_LAST_PRESENT, ctx.as_of, op, threshold)
+    ctx.memo[key] = onset
+    return onset
