@@ -21,8 +21,8 @@ from cme_policy.runtime.results import (DONE, DUE, OVERDUE, Action, CaseOutcome,
 
 __all__ = [
     "NO_SINCE", "Ctx", "InvariantSpec", "PolicySpec", "ProcedureSpec", "StateSpec",
-    "audit", "bool_op", "done", "evaluate", "later", "latest", "school_days_before",
-    "school_days_upto", "shift",
+    "audit", "bool_op", "done", "evaluate", "facts_at", "later", "latest", "school_days_before",
+    "school_days_upto", "shift", "sorted_log",
     "shift_opt", "status", "today_compare",
 ]
 
@@ -271,8 +271,10 @@ class PolicySpec:
 # -- a pupil --------------------------------------------------------------------------------------
 
 
-def _facts_at(spec: PolicySpec, pupil: Pupil, log: Sequence[CaseEvent],
-              day: date) -> tuple[dict[str, object], dict[str, date]]:
+def facts_at(spec: PolicySpec, pupil: Pupil, log: Sequence[CaseEvent],
+             day: date) -> tuple[dict[str, object], dict[str, date]]:
+    """A pupil's facts on a day (values, and since when for those an event set): the pupils
+    file's, then each event's up to that day. `log` is in date order (`sorted_log`)."""
     values: dict[str, object] = dict(pupil.facts)
     since: dict[str, date] = {}
     for event in log:  # already in date order, same-day events in log order
@@ -281,6 +283,11 @@ def _facts_at(spec: PolicySpec, pupil: Pupil, log: Sequence[CaseEvent],
         for name, value in spec.event_sets.get(event.event, ()):
             values[name], since[name] = value, event.date
     return values, since
+
+
+def sorted_log(events: Sequence[CaseEvent]) -> list[CaseEvent]:
+    """The case log in date order; events of one day keep the order they were recorded in."""
+    return sorted(events, key=lambda e: e.date)
 
 
 class _Pupil:
@@ -294,7 +301,7 @@ class _Pupil:
     def at(self, day: date) -> Ctx:
         ctx = self.cache.get(day)
         if ctx is None:
-            values, since = _facts_at(self.spec, self.pupil, self.log, day)
+            values, since = facts_at(self.spec, self.pupil, self.log, day)
             ctx = self.cache[day] = Ctx(self.calendar, self.marks, day, values, since, self.log)
         return ctx
 
@@ -310,7 +317,7 @@ def evaluate(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, events: Sequence
     that may not is not run. `known` holds measure values and onsets as of the date, under
     the keys the generated measure functions memoise them by.
     """
-    log = sorted(events, key=lambda e: e.date)
+    log = sorted_log(events)
     p = _Pupil(spec, pupil, marks, calendar, log)
     now = p.at(as_of)
     if known:

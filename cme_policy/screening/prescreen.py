@@ -1,16 +1,18 @@
 """Which rules may fire, for a block of pupils at once: each rule's condition over columns.
 
-Most pupils of a large run have no case log and no rule firing, yet evaluating 25 rules one
-pupil at a time is most of a run's cost. A pupil with no case log has only the pupils file's
-facts, so each rule's `when` is a function of columns: every fact as a column of values, every
-measure computed by numpy over the block's rows of the pupils x sessions grid of marks. A rule
-this module cannot turn into columns (an expression shape it does not cover) gets no column:
-`may_fire` says True for it, and it is run pupil by pupil as before — so a gap here costs
-speed, never correctness.
+Evaluating 25 rules one pupil at a time was most of a large run's cost, though most pupils
+have no rule firing. As of one date, a rule's `when` is a function of columns: each fact's
+value that day (from the pupils file, then the case log's events up to the day) as a column,
+each measure computed by numpy over the block's rows of the pupils x sessions grid of marks
+(`measure_columns`). A pupil with no case log, no rule that may fire and nothing to look at
+on an earlier day needs no evaluation at all; the others are evaluated with the rules that
+cannot fire skipped, and with the measure values and onsets already worked out here.
 
-The semantics are the interpreter's (`cme_policy.interpret.evaluate`) and the runtime's
-measures (`cme_policy.runtime.measures`), value for value; tests/screening/test_prescreen.py
-holds this module to the generated checkers pupil by pupil.
+A rule this module cannot turn into columns (an expression shape it does not cover) gets no
+column: `may_fire` says True for it and the engine runs it as before, so a gap here costs
+speed, never correctness. The semantics are the interpreter's (`cme_policy.interpret`) and
+the runtime's measures; tests/screening/test_prescreen.py holds this module to the
+generated checkers pupil by pupil.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from cme_policy.runtime.calendar import CalendarError, SchoolCalendar
 from cme_policy.runtime.inputs.marks_columnar import GridMarks
 from cme_policy.runtime.marks import NO_MARK, CodeTable, PupilMarks
 from cme_policy.runtime.measures import school_days_around
-from cme_policy.runtime.pupil import FactValue
 from cme_policy.runtime.readers import PUPIL_COLUMNS
 from cme_policy.screening.measure_columns import (
     KINDS,
@@ -68,8 +69,8 @@ class Screened:
     """A block of pupils, prescreened."""
 
     may_fire: Bools
-    """(pupils x rules): False where the rule certainly does not fire for a pupil with no
-    case log; True where it does, or where this module could not tell."""
+    """(pupils x rules): False where the rule certainly does not fire as of the date; True
+    where it does, or where this module could not tell."""
     settled: Bools
     """Pupils whose last marked day up to the as-of date is that date, or who have no mark
     yet: the engine then looks for cases opening on no other day (see `_checkpoints`)."""
@@ -93,8 +94,9 @@ class Prescreen:
             as_of) else -1
         self.school_days = [calendar.school_day_at(i) for i in range(calendar.school_day_count)]
 
-    def block(self, facts: Sequence[Mapping[str, FactValue]], grid: Grid) -> Screened:
-        """Prescreen pupils with these facts (from the pupils file) and these rows of marks."""
+    def block(self, facts: Sequence[Mapping[str, object]], grid: Grid) -> Screened:
+        """Prescreen pupils with these facts (their values as of the date, case log applied)
+        and these rows of marks."""
         block = _Block(self, facts, grid)
         may_fire = np.ones((len(facts), len(self.rules)), dtype=bool)
         for i, rule in enumerate(self.rules):
@@ -121,7 +123,7 @@ class Prescreen:
 class _Block:
     """One block of pupils: the columns of their facts and measures, made as asked for."""
 
-    def __init__(self, screen: Prescreen, facts: Sequence[Mapping[str, FactValue]],
+    def __init__(self, screen: Prescreen, facts: Sequence[Mapping[str, object]],
                  grid: Grid) -> None:
         self.screen, self.facts, self.grid = screen, facts, grid
         self.n = len(facts)

@@ -9,6 +9,7 @@ the output is the same byte for byte whatever the number of workers (tests hold 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from cme_policy.runtime.calendar import SchoolCalendar
-from cme_policy.runtime.engine import evaluate
+from cme_policy.runtime.engine import evaluate, facts_at, sorted_log
 from cme_policy.runtime.pupil import CaseEvent, Pupil
 from cme_policy.runtime.readers import MarksRead
 from cme_policy.screening.prescreen import Prescreen, marks_grid
@@ -85,6 +86,7 @@ def _screen_in_workers(work: ScreenWork, jobs: int,
                        done: Callable[[int], None]) -> tuple[Screened, int]:
     global _WORK
     _WORK = work
+    gc.freeze()  # what the workers inherit is never scanned by their collector, nor copied
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
@@ -98,6 +100,7 @@ def _screen_in_workers(work: ScreenWork, jobs: int,
             return rows, screened
     finally:
         _WORK = None
+        gc.unfreeze()
 
 
 def _worker(bounds: tuple[int, int]) -> tuple[Screened, int]:
@@ -117,11 +120,9 @@ def _screen_range(work: ScreenWork, start: int, stop: int) -> tuple[Screened, in
         log = work.events.get(upn)
         hits, known = None, None
         if block is not None:
-            if not log:
-                if block.settled[k] and not block.may_fire[k].any():
-                    continue  # nothing fires, nothing to replay: no rows
-                hits = block.may_fire[k].tolist()
-            known = block.known(k)  # measures do not depend on the log: good for every pupil
+            if not log and block.settled[k] and not block.may_fire[k].any():
+                continue  # nothing fires, nothing to replay: no rows
+            hits, known = block.may_fire[k].tolist(), block.known(k)
         marks = work.marks.for_pupil(upn, calendar, table)
         result = evaluate(spec, pupil, marks, log or (), calendar, as_of, hits, known)
         rows += [(row, line(row) if line else "") for row in rows_for(result, work.statutes)]
@@ -133,7 +134,10 @@ def _prescreened(work: ScreenWork, pupils: Sequence[tuple[str, Pupil]]) -> Presc
         return None
     grid = marks_grid(work.marks.marks, [upn for upn, _ in pupils], work.calendar,
                       work.checkers.CODE_TABLE)
-    return work.prescreen.block([p.facts for _, p in pupils], grid)
+    spec, as_of, events = work.checkers.POLICY, work.as_of, work.events
+    facts = [facts_at(spec, pupil, sorted_log(events[upn]), as_of)[0] if upn in events
+             else pupil.facts for upn, pupil in pupils]  # as the engine sees them on the day
+    return work.prescreen.block(facts, grid)
 
 
 def _chunks(total: int, count: int) -> Iterator[tuple[int, int]]:

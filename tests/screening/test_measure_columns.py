@@ -3,6 +3,7 @@ onsets, for random marks, dates, windows, comparisons and thresholds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -51,7 +52,7 @@ def pupils(draw: st.DrawFn) -> list[str]:
     return rows
 
 
-def _threshold(kind: str, draw: st.DrawFn) -> object:
+def _threshold(kind: str, draw: Callable[[st.SearchStrategy[Any]], Any]) -> object:
     if kind == "share_of_possible_sessions":
         return draw(st.one_of(st.integers(0, 100), st.fractions(0, 100, max_denominator=7)))
     return draw(st.integers(-1, 60))

@@ -22,7 +22,7 @@ from cme_policy.expr import ast
 from cme_policy.ir.model import Policy
 from cme_policy.runtime.calendar import SchoolCalendar
 from cme_policy.runtime.calendar_file import load_calendar
-from cme_policy.runtime.engine import NO_SINCE, Ctx
+from cme_policy.runtime.engine import NO_SINCE, Ctx, facts_at, sorted_log
 from cme_policy.runtime.marks import NO_MARK, PupilMarks
 from cme_policy.runtime.pupil import Pupil
 from cme_policy.runtime.readers import (
@@ -88,11 +88,11 @@ def test_the_prescreen_says_exactly_which_rules_fire(school: dict[str, Any], as_
     calendar: SchoolCalendar = school["calendar"]
     upns = list(school["pupils"])
     grid = marks_grid(school["marks"].marks, upns, calendar, CHECKERS.CODE_TABLE)
-    block = Prescreen(POLICY, calendar, day).block(
-        [school["pupils"][u].facts for u in upns], grid)
+    contexts = [_ctx(school, upn, day) for upn in upns]
+    block = Prescreen(POLICY, calendar, day).block([c.values for c in contexts], grid)
+    assert any(c.log for c in contexts) and any(c.since for c in contexts)
     hits = 0
-    for k, upn in enumerate(upns):
-        ctx = _ctx(school, upn, day)
+    for k, ctx in enumerate(contexts):
         fired = [fn(ctx).fires for _, fn, _ in CHECKERS.POLICY.rules]
         assert block.may_fire[k].tolist() == fired  # every rule of the policy has a column
         for key, value in block.known(k).items():
@@ -103,9 +103,12 @@ def test_the_prescreen_says_exactly_which_rules_fire(school: dict[str, Any], as_
 
 
 def _ctx(school: dict[str, Any], upn: str, day: dt.date) -> Ctx:
+    """The pupil as the engine sees it on the day: facts with the case log applied."""
     calendar: SchoolCalendar = school["calendar"]
     marks = school["marks"].for_pupil(upn, calendar, CHECKERS.CODE_TABLE)
-    return Ctx(calendar, marks, day, school["pupils"][upn].facts, NO_SINCE)
+    log = sorted_log(school["events"].get(upn, []))
+    values, since = facts_at(CHECKERS.POLICY, school["pupils"][upn], log, day)
+    return Ctx(calendar, marks, day, values, since, log)
 
 
 def test_a_rule_it_cannot_turn_into_a_column_is_run_pupil_by_pupil(
