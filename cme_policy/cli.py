@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cme_policy.diagnostics import render_github, render_json, render_text
-from cme_policy.driver import CheckResult, check_policy
+
+if TYPE_CHECKING:
+    from cme_policy.driver import CheckResult
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 POLICY_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -19,6 +22,13 @@ POLICY_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 def cli() -> None:
     """Compile a school's Children Missing Education policy: check it, build checkers and a
     handbook from it, and run them over the school's data."""
+
+
+def check_policy(directory: Path) -> CheckResult:
+    """The compiler's front end, imported only when a command needs it: `run` first starts
+    reading its (large) marks file, and the front end's imports take half a second."""
+    from cme_policy.driver import check_policy as check
+    return check(directory)
 
 
 def _report(result: CheckResult, fmt: str, label: str) -> None:
@@ -118,16 +128,19 @@ def run_command(directory: Path, pupils: Path, marks: Path, events: Path | None,
                 skip_invalid: bool, jobs: int) -> None:
     """Screen a school's exports and audit its case log: who needs which CME action, from
     whom, by when, and what was missed."""
-    from cme_policy.build import source_label
-    from cme_policy.screening.job import RunOptions, run_job
-    result = check_policy(directory)
-    if not result.ok or result.policy is None:
-        _report(result, "text", str(directory))
-        sys.exit(EXIT_ERRORS)
-    options = RunOptions(pupils, marks, calendar, as_of.date(), events, fmt, output,
-                         skip_invalid, progress=sys.stderr.isatty(), jobs=jobs)
-    echo = lambda text: click.echo(text, err=True)  # noqa: E731 - diagnostics go to stderr
-    sys.exit(run_job(result.policy, source_label(directory), options, echo))
+    from cme_policy.runtime.inputs.marks_columnar import RUN_DEPTH, ParseAhead
+    with ParseAhead(marks, RUN_DEPTH) as ahead:  # on the other cores while the policy is checked
+        from cme_policy.build import source_label
+        from cme_policy.screening.job import RunOptions, run_job
+        result = check_policy(directory)
+        if not result.ok or result.policy is None:
+            _report(result, "text", str(directory))
+            sys.exit(EXIT_ERRORS)
+        options = RunOptions(pupils, marks, calendar, as_of.date(), events, fmt, output,
+                             skip_invalid, progress=sys.stderr.isatty(), jobs=jobs)
+        echo = lambda text: click.echo(text, err=True)  # noqa: E731 - diagnostics to stderr
+        code = run_job(result.policy, source_label(directory), options, echo, ahead)
+    sys.exit(code)
 
 
 @cli.command()

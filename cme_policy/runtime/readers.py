@@ -402,6 +402,8 @@ def read_pupils(path: PathLike, schema: InputSchema, *,
         width = max(cols.values()) + 1
         upn_at = cols["upn"]
         fact_cols = [(specs[n], i) for n, i in cols.items() if n != "upn"]
+        seen: dict[tuple[str, str], tuple[FactValue, str, str]] = {}
+        """(fact, text) -> what `_fact` made of it: dates and flags repeat down a file."""
         for row in src.rows():
             counts.rows_read += 1
             line = src.line
@@ -438,7 +440,10 @@ def read_pupils(path: PathLike, schema: InputSchema, *,
                         errors.add(line, i + 1, f"receiving_school_urn {raw!r} is not a URN",
                                    "a URN is the school's 6-digit unique reference number")
                     continue
-                value, message, hint = _fact(spec, raw)
+                parsed = seen.get((spec.name, raw))
+                if parsed is None:
+                    parsed = seen[spec.name, raw] = _fact(spec, raw)
+                value, message, hint = parsed
                 if message:
                     errors.add(line, i + 1, message, hint)
                 else:

@@ -17,7 +17,7 @@ import click
 from cme_policy.ir.model import Policy
 from cme_policy.runtime.calendar import CalendarError, SchoolCalendar
 from cme_policy.runtime.calendar_file import load_calendar
-from cme_policy.runtime.inputs.marks_columnar import ParseAhead
+from cme_policy.runtime.inputs.marks_columnar import RUN_DEPTH, ParseAhead
 from cme_policy.runtime.pupil import Pupil
 from cme_policy.runtime.readers import (
     DataError,
@@ -34,8 +34,6 @@ from cme_policy.screening.rows import Row, Summary, statutes_of
 from cme_policy.screening.workers import Screened, ScreenWork, default_jobs, screen
 
 Echo = Callable[[str], None]
-PARSE_AHEAD_SLICES = 12
-"""Marks slices (32 MB of file, about 20 MB parsed, each) parsed ahead while pupils are read."""
 
 
 @dataclass(frozen=True)
@@ -53,16 +51,22 @@ class RunOptions:
     """Worker processes for screening; 0 picks one per core for a large run."""
 
 
-def run_job(policy: Policy, source: str, options: RunOptions, echo: Echo) -> int:
-    """Exit code 0 when the screen ran; 1 when inputs were invalid (and nothing was written)."""
+def run_job(policy: Policy, source: str, options: RunOptions, echo: Echo,
+            ahead: ParseAhead | None = None) -> int:
+    """Exit code 0 when the screen ran; 1 when inputs were invalid (and nothing was written).
+
+    `ahead` is the marks file's parsing, if the caller started it earlier (`cme-policy run`
+    does, before checking the policy); else it starts here, before the pupils file is read.
+    """
+    ahead = ahead or ParseAhead(options.marks, RUN_DEPTH)
     try:
         calendar = load_calendar(options.calendar)
     except CalendarError as exc:
+        ahead.close()
         echo(str(exc))
         return 1
     schema = InputSchema.from_policy(policy)
-    # pyarrow starts on the (much larger) marks file while this thread reads the pupils file
-    ahead = ParseAhead(options.marks, depth=PARSE_AHEAD_SLICES)
+    checkers = load_checkers(policy, source)  # compiled while pyarrow parses the marks
     pupils = read_pupils(options.pupils, schema)
     marks = _read_marks(options, schema, calendar, pupils.pupils, ahead)
     events = read_events(options.events, schema, pupils.pupils) if options.events else None
@@ -74,7 +78,6 @@ def run_job(policy: Policy, source: str, options: RunOptions, echo: Echo) -> int
         if not options.skip_invalid:
             echo("nothing was written: fix the rows above, or run with --skip-invalid")
             return 1
-    checkers = load_checkers(policy, source)
     summary = Summary(pupils_in=pupils.counts.pupils_read + pupils.counts.pupils_skipped,
                       pupils_skipped=pupils.counts.pupils_skipped)
     work = ScreenWork(checkers, list(pupils.pupils.items()), marks,

@@ -44,6 +44,9 @@ BLOCK_BYTES = 4 << 20
 """pyarrow's read block: small enough to bound memory, large enough to amortise per-batch work."""
 SLICE_BYTES = 32 << 20
 """The file is parsed in slices about this long, each by pyarrow on every core."""
+RUN_DEPTH = 12
+"""Slices (32 MB of file, about 20 MB parsed, each) `run` lets pyarrow parse ahead of their
+use, while it checks the policy and reads the pupils file."""
 MAX_LINE_BYTES = 1 << 20
 """Longer than any marks row: a slice without a line end this near its end gives up."""
 
