@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -68,8 +69,9 @@ def run_job(policy: Policy, source: str, options: RunOptions, echo: Echo,
     schema = InputSchema.from_policy(policy)
     checkers = load_checkers(policy, source)  # compiled while pyarrow parses the marks
     pupils = read_pupils(options.pupils, schema)
-    marks = _read_marks(options, schema, calendar, pupils.pupils, ahead)
     events = read_events(options.events, schema, pupils.pupils) if options.events else None
+    prescreen = _prescreen(policy, calendar, options.as_of)  # all this while pyarrow parses
+    marks = _read_marks(options, schema, calendar, pupils.pupils, ahead)
     reads = [r for r in (pupils, marks, events) if r is not None]
     errors = [e for r in reads for e in r.errors]
     omitted = sum(r.errors_omitted for r in reads)
@@ -83,13 +85,13 @@ def run_job(policy: Policy, source: str, options: RunOptions, echo: Echo,
     work = ScreenWork(checkers, list(pupils.pupils.items()), marks,
                       events.events if events else {}, calendar, options.as_of,
                       statutes_of(policy), line_renderer(options.fmt),
-                      _prescreen(policy, calendar, options.as_of))
+                      prescreen)
     jobs = options.jobs or default_jobs(len(work.pupils))
     screened, summary.pupils_screened = _screen(work, jobs, options.progress)
-    screened.sort(key=lambda pair: pair[0].sort_key())
-    rows = [row for row, _ in screened]
+    screened.sort(key=itemgetter(0))  # by `Row.order()`: string comparisons only
+    rows = [row for _, row, _ in screened]
     summary.add(rows)
-    _emit(rows, [line for _, line in screened] if work.line else None, options)
+    _emit(rows, [line for _, _, line in screened] if work.line else None, options)
     for line in summary.lines():
         click.echo(line, err=True)
     return 0 if summary.reconciles else 1

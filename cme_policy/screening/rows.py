@@ -39,8 +39,16 @@ class Row(NamedTuple):
         return dict(zip(FIELDS, self.cells()))
 
     def sort_key(self) -> tuple[int, dt.date, str, str, str]:
+        """Where the row goes in the action list: most urgent first, then earliest due."""
         return (URGENCY.get(self.status, 9), self.due or dt.date.max, self.upn, self.id,
                 self.action)
+
+    def order(self) -> str:
+        """`sort_key` as one string that sorts the same way (made by the screening workers,
+        so the run only compares strings): the UPN and the id hold no NUL, and the action,
+        which may hold anything, comes last."""
+        return (f"{URGENCY.get(self.status, 9)}{(self.due or dt.date.max).toordinal():07d}"
+                f"{self.upn}\x00{self.id}\x00{self.action}")
 
 
 def rows_for(result: PupilResult, statutes: dict[str, str]) -> list[Row]:
