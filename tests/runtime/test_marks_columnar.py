@@ -254,3 +254,36 @@ def test_a_problem_in_the_parsing_thread_reaches_the_reader(tmp_path: Path) -> N
     with marks_columnar.ParseAhead(path) as ahead:
         with pytest.raises(pa.ArrowInvalid):
             list(ahead.tables())
+
+
+def test_usual_dates_sessions_and_codes_skip_the_distinct_values_detour(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`2025-09-03`, `AM`, `C1`: numpy maps them row by row; only unusual spellings (`am`)
+    go through the distinct values, and read the same either way."""
+    detours: list[str] = []
+    encode = marks_columnar.pc.dictionary_encode
+
+    def counted(array: object) -> object:
+        detours.append(str(array))
+        return encode(array)
+
+    monkeypatch.setattr(marks_columnar.pc, "dictionary_encode", counted)
+    usual = _write(tmp_path, HEADER + f"{G},2025-09-03,AM,/\n{G},2025-09-03,PM,C1\n"
+                   f"{W},2025-09-04,PM,N\n")
+    fast, slow = _both(usual)
+    assert fast is not None and detours == []
+    _same(fast, slow)
+    unusual = _write(tmp_path, HEADER + f"{G},2025-09-03,am,/\n{W},2025-09-04,PM,N\n",
+                     "unusual.csv")
+    fast, slow = _both(unusual)
+    assert fast is not None and len(detours) == 1
+    _same(fast, slow)
+
+
+def test_an_empty_code_beside_a_two_letter_one_is_not_read_as_two_codes(
+        tmp_path: Path) -> None:
+    """Byte counts that add up (0 + 2 = 1 + 1) must not pass for two one-letter codes."""
+    path = _write(tmp_path, HEADER + f"{G},2025-09-03,AM,\n{G},2025-09-03,PM,NN\n")
+    fast, slow = _both(path)
+    assert fast is None or slow.ok
+    _same(read_marks(path, SCHEMA, CALENDAR, _pupils()), slow)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from stdnum.gb import upn as stdnum_upn
 
@@ -51,6 +52,8 @@ MAX_LINE_BYTES = 1 << 20
 """Longer than any marks row: a slice without a line end this near its end gives up."""
 
 _NO_MARK = ord(NO_MARK)
+_PLAIN = ("session", "code")
+"""Columns parsed as plain bytes; the others are dictionary-encoded."""
 
 
 class _GiveUp(Exception):
@@ -86,6 +89,7 @@ def _lay_out(parsed: ParseAhead, schema: InputSchema, calendar: SchoolCalendar,
     maps = _ValueMaps(schema, pupils, upns, day_index)
     rows = 0
     try:
+        maps.fast = _FastColumns(maps)
         for table in parsed.tables():
             for batch in table.to_batches():
                 rows += _lay_batch(batch, maps, grid, seen, size)
@@ -239,15 +243,18 @@ def _safe_cut(data: bytes | bytearray, stop: int | None = None) -> int:
 
 
 def _parse(piece: memoryview | None, names: list[str], pool: Any) -> Any:
+    """One slice as columns of bytes: UPNs and dates dictionary-encoded (their distinct
+    values are looked up once each), sessions and codes plain, for `_FastColumns` to map in
+    numpy — hashing each row's two or three bytes costs pyarrow more than that."""
     if piece is None:
         return None
-    text = pa.dictionary(pa.int32(), pa.binary())
+    types = {n: pa.binary() if n in _PLAIN else pa.dictionary(pa.int32(), pa.binary())
+             for n in names}
     return pacsv.read_csv(
         pa.BufferReader(piece),
         read_options=pacsv.ReadOptions(column_names=names, block_size=BLOCK_BYTES),
         parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
-        convert_options=pacsv.ConvertOptions(column_types={n: text for n in names},
-                                             strings_can_be_null=False,
+        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False,
                                              quoted_strings_can_be_null=False),
         memory_pool=pool)
 
@@ -263,6 +270,7 @@ class _ValueMaps:
         self.codes = code_bytes(schema.table)
         self.cache: dict[str, dict[bytes, int]] = {"upn": {}, "date": {}, "session": {},
                                                   "code": {}}
+        self.fast: _FastColumns
 
     def table(self, column: str, values: list[bytes]) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Dictionary values → mapped integers; gives up on the first one that is wrong
@@ -310,8 +318,8 @@ def _lay_batch(batch: Any, maps: _ValueMaps, grid: np.ndarray[Any, np.dtype[np.u
     seen[upns] = True
     where = (upns.astype(index) * size)[_indices(batch, "upn")]
     where += _lookup(batch, "date", maps).astype(index)[_indices(batch, "date")]
-    where += _lookup(batch, "session", maps).astype(index)[_indices(batch, "session")]
-    code = _lookup(batch, "code", maps).astype(np.uint8)[_indices(batch, "code")]
+    where += _per_row(batch, "session", maps).astype(index)
+    code = _per_row(batch, "code", maps).astype(np.uint8)
     flat = grid.reshape(-1)
     before = flat[where]
     if np.any((before != _NO_MARK) & (before != code)):
@@ -320,6 +328,73 @@ def _lay_batch(batch: Any, maps: _ValueMaps, grid: np.ndarray[Any, np.dtype[np.u
     if np.any(flat[where] != code):
         raise _GiveUp()  # two rows of this batch gave one session different marks
     return int(batch.num_rows)
+
+
+def _per_row(batch: Any, column: str, maps: _ValueMaps) -> np.ndarray[Any, Any]:
+    """Each row's mapped value of a plain column: by the numpy fast path when every value is
+    written the usual way, else through the distinct values, like a dictionary column."""
+    found = maps.fast.per_row(column, batch.column(column))
+    if found is not None:
+        return found
+    encoded = pc.dictionary_encode(batch.column(column))
+    mapped = maps.table(column, encoded.dictionary.to_pylist())
+    rows: np.ndarray[Any, Any] = mapped[encoded.indices.to_numpy(zero_copy_only=False)]
+    return rows
+
+
+class _FastColumns:
+    """Sessions and codes written the usual way (`AM`, `N`, `C1`), mapped for a whole batch
+    by one table lookup per row.
+
+    The tables hold only what the row reader's own rules (`_ValueMaps`) accept as written:
+    anything else (`am`, ` N`) misses, and the batch goes the distinct-values way, which
+    accepts or gives up exactly as before.
+    """
+
+    def __init__(self, maps: _ValueMaps) -> None:
+        self.codes = np.full(1 << 16, -1, dtype=np.int16)
+        for code, byte in maps.codes.items():
+            raw = code.encode("utf-8")
+            if 1 <= len(raw) <= 2 and code == code.strip():
+                self.codes[raw[0] << 8 | (raw[1] if len(raw) == 2 else 0)] = byte
+        self.single = self.codes[::256].copy()  # one-byte codes, by their byte
+        self.sessions = {int.from_bytes(text.encode("ascii"), "little"): offset
+                         for text in ("AM", "PM")
+                         if (offset := session_offset(text)) is not None}
+
+    def per_row(self, column: str, array: Any) -> np.ndarray[Any, Any] | None:  # noqa: ANN401
+        if array.null_count or len(array) == 0:
+            return None
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array) + 1,
+                                offset=4 * array.offset)
+        data = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+        if column == "session":
+            return self._sessions(offsets, data)
+        return self._codes(offsets, data)
+
+    def _sessions(self, offsets: np.ndarray[Any, Any],
+                  data: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
+        if len(data) != 2 * (len(offsets) - 1) or not (np.diff(offsets) == 2).all():
+            return None
+        key = data.view("<u2")
+        out = np.full(len(key), -1, dtype=np.int8)
+        for value, offset in self.sessions.items():
+            out[key == value] = offset
+        return None if (out < 0).any() else out
+
+    def _codes(self, offsets: np.ndarray[Any, Any],
+               data: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
+        lengths = np.diff(offsets)
+        if (lengths == 1).all():  # every code one byte: the usual batch
+            found = self.single[data]
+        else:
+            if not ((lengths == 1) | (lengths == 2)).all():
+                return None
+            starts = offsets[:-1] - offsets[0]
+            first = data[starts].astype(np.int32) << 8
+            second = np.where(lengths == 2, data[np.minimum(starts + 1, len(data) - 1)], 0)
+            found = self.codes[first | second]
+        return None if (found < 0).any() else found
 
 
 def _lookup(batch: Any, column: str, maps: _ValueMaps) -> np.ndarray[Any, np.dtype[np.int64]]:
