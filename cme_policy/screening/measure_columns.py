@@ -76,7 +76,7 @@ class Block:
         self.days = school_days_around(calendar, as_of)[1]
         if self.days == 0:
             raise NotCovered("no school day yet")
-        self.grid = grid[:, :2 * self.days]
+        self.grid = np.ascontiguousarray(grid[:, :2 * self.days])
         self.rows = grid.shape[0]
         self.index = np.arange(self.days)
         self.memo: dict[object, Any] = {}
