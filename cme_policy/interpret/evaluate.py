@@ -102,14 +102,11 @@ class Evaluator:
 
     def visit_Compare(self, e: ast.Expr) -> Held:
         assert isinstance(e, ast.Compare)
-        if self._is_measure(e.right) and not self._is_measure(e.left):
-            return self._measure_compare(FLIPPED[e.op], e.right, e.left)
-        if self._is_measure(e.left):
-            return self._measure_compare(e.op, e.left, e.right)
-        if _is_today(e.right) and not _is_today(e.left):
-            return self._today_compare(FLIPPED[e.op], e.left)
-        if _is_today(e.left):
-            return self._today_compare(e.op, e.right)
+        shape, op, subject, other = compare_shape(e, self._is_measure)
+        if shape == "measure":
+            return self._measure_compare(op, subject, other)
+        if shape == "today":
+            return self._today_compare(op, other)
         left, right = self.eval(e.left), self.eval(e.right)
         return Held(compare(e.op, left.value, right.value), later(left.since, right.since))
 
@@ -191,6 +188,22 @@ class Evaluator:
         if op == "!=":
             since = d + one if holds and self.as_of > d else (d if not holds else None)
         return Held(holds, later(since, held.since))
+
+
+def compare_shape(e: ast.Compare, is_measure: Callable[[ast.Expr], bool]
+                  ) -> tuple[str, str, ast.Expr, ast.Expr]:
+    """(shape, op, subject, other) of a comparison, the measure or `today` turned to the left:
+    "measure" (`subject op other`, subject a measure), "today" (`today op other`) or
+    "plain" (`e` as written). Every evaluator of conditions reads comparisons this way."""
+    if is_measure(e.right) and not is_measure(e.left):
+        return "measure", FLIPPED[e.op], e.right, e.left
+    if is_measure(e.left):
+        return "measure", e.op, e.left, e.right
+    if _is_today(e.right) and not _is_today(e.left):
+        return "today", FLIPPED[e.op], e.right, e.left
+    if _is_today(e.left):
+        return "today", e.op, e.left, e.right
+    return "plain", e.op, e.left, e.right
 
 
 def _typed(kind: str, raw: object) -> object:

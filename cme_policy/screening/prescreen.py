@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from cme_policy.expr import ast
-from cme_policy.interpret.evaluate import Evaluator
-from cme_policy.interpret.values import FLIPPED, NEGATED, Dur, compare, shift
+from cme_policy.interpret.evaluate import Evaluator, compare_shape
+from cme_policy.interpret.values import NEGATED, Dur, compare, shift
 from cme_policy.interpret.world import World
 from cme_policy.ir.model import Policy
 from cme_policy.runtime.calendar import CalendarError, SchoolCalendar
@@ -211,14 +211,11 @@ class _Block:
         return found
 
     def _compare(self, e: ast.Compare) -> Bools:
-        if self._is_measure(e.right) and not self._is_measure(e.left):
-            return self._measure_compare(FLIPPED[e.op], e.right, e.left)
-        if self._is_measure(e.left):
-            return self._measure_compare(e.op, e.left, e.right)
-        if _is_today(e.right) and not _is_today(e.left):
-            return self._today_compare(FLIPPED[e.op], e.left)
-        if _is_today(e.left):
-            return self._today_compare(e.op, e.right)
+        shape, op, subject, other = compare_shape(e, self._is_measure)
+        if shape == "measure":
+            return self._measure_compare(op, subject, other)
+        if shape == "today":
+            return self._today_compare(op, other)
         left, right = self.eval(e.left), self.eval(e.right)
         if e.op in ("==", "!=") and isinstance(right, _Const) and right.value is not None \
                 and not isinstance(left, _Const) and left.dtype == object:
@@ -368,10 +365,6 @@ class _Block:
             except NotCovered as exc:
                 raise _Unsupported(str(exc)) from None
         return self._marks
-
-
-def _is_today(e: ast.Expr) -> bool:
-    return isinstance(e, ast.Name) and e.dotted == "today"
 
 
 def marks_grid(marks: Mapping[str, PupilMarks], upns: Sequence[str], calendar: SchoolCalendar,
