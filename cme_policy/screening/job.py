@@ -89,9 +89,11 @@ def run_job(policy: Policy, source: str, options: RunOptions, echo: Echo,
     jobs = options.jobs or default_jobs(len(work.pupils))
     screened, summary.pupils_screened = _screen(work, jobs, options.progress)
     screened.sort(key=itemgetter(0))  # by `Row.order()`: string comparisons only
-    rows = [row for _, row, _ in screened]
-    summary.add(rows)
-    _emit(rows, [line for _, _, line in screened] if work.line else None, options)
+    summary.add(status for _, status, _, _ in screened)
+    if work.line:
+        _emit([], [line for _, _, _, line in screened], options)
+    else:
+        _emit([row for _, _, row, _ in screened if row is not None], None, options)
     for line in summary.lines():
         click.echo(line, err=True)
     return 0 if summary.reconciles else 1
@@ -132,9 +134,11 @@ def _report_errors(errors: Sequence[DataError], omitted: int, echo: Echo) -> Non
 
 
 def _emit(rows: Sequence[Row], lines: Sequence[str] | None, options: RunOptions) -> None:
+    """The rows in the chosen format, or (CSV) the lines the workers rendered for them."""
     text = render(rows, options.fmt, lines)
     if options.output is not None:
         write_atomically(options.output, text)
-        click.echo(f"wrote {len(rows)} row(s) to {options.output}", err=True)
+        count = len(lines) if lines is not None else len(rows)
+        click.echo(f"wrote {count} row(s) to {options.output}", err=True)
     else:
         click.echo(text, nl=False)

@@ -85,13 +85,14 @@ class Summary:
     actions_done: int = 0
     violations: int = 0
 
-    def add(self, rows: Iterable[Row]) -> None:
-        for row in rows:
-            if row.status == DUE:
+    def add(self, statuses: Iterable[str]) -> None:
+        """Count rows by their status."""
+        for status in statuses:
+            if status == DUE:
                 self.actions_due += 1
-            elif row.status == OVERDUE:
+            elif status == OVERDUE:
                 self.actions_overdue += 1
-            elif row.status == DONE:
+            elif status == DONE:
                 self.actions_done += 1
             else:
                 self.violations += 1

@@ -60,8 +60,10 @@ def default_jobs(pupils: int) -> int:
     return max(1, min(len(os.sched_getaffinity(0)), 8))
 
 
-Screened = list[tuple[str, Row, str]]
-"""Each row as (`Row.order()`, row, its line as `ScreenWork.line` renders it or "")."""
+Screened = list[tuple[str, str, Row | None, str]]
+"""Each row as (`Row.order()`, its status, the row, "") or, where `ScreenWork.line` renders
+it, (order, status, None, its line): a Row with its dates costs ten times more to ship
+from a worker than its line does."""
 
 
 def screen(work: ScreenWork, jobs: int, done: Callable[[int], None]) -> tuple[Screened, int]:
@@ -125,8 +127,8 @@ def _screen_range(work: ScreenWork, start: int, stop: int) -> tuple[Screened, in
             hits, known = block.may_fire[k].tolist(), block.known(k)
         marks = work.marks.for_pupil(upn, calendar, table)
         result = evaluate(spec, pupil, marks, log or (), calendar, as_of, hits, known)
-        rows += [(row.order(), row, line(row) if line else "")
-                 for row in rows_for(result, work.statutes)]
+        rows += [(row.order(), row.status, None, line(row)) if line else
+                 (row.order(), row.status, row, "") for row in rows_for(result, work.statutes)]
     return rows, len(pupils)
 
 
