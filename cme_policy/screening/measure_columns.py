@@ -10,7 +10,7 @@ tests/screening/test_measure_columns.py holds them to. Onsets are school-day ind
 from __future__ import annotations
 
 import datetime as dt
-import operator
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from cme_policy.runtime import measures as runtime
 from cme_policy.runtime.calendar import CalendarError, SchoolCalendar
 from cme_policy.runtime.marks import CodeSet, CodeTable
 from cme_policy.runtime.measures import least_value, school_days_around
@@ -26,11 +27,8 @@ Grid = np.ndarray[Any, np.dtype[np.uint8]]
 Bools = np.ndarray[Any, np.dtype[np.bool_]]
 Ints = np.ndarray[Any, np.dtype[np.int64]]
 
-OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
-    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-}
-
+OPS: dict[str, Callable[[Any, Any], Any]] = dict(runtime.OPS)
+"""The runtime's comparisons; given arrays, they compare element by element."""
 
 class NotCovered(Exception):
     """A case the block functions do not cover; the pupil-by-pupil functions take it."""
@@ -58,13 +56,24 @@ class Values:
             raise NotCovered("a count compared with something other than an integer")
         return np.where(self.none, op == "!=", compare(self.ints, threshold))
 
-    def python(self) -> list[object]:
-        """The values as the generated measure functions memoise them."""
+    def at(self, row: int) -> object:
+        """One row's value as the generated measure functions memoise it (an int, None, or
+        for a share an exact Fraction)."""
+        first, second = self._lists
         if self.share is not None:
-            return [Fraction(100 * n, d) if d else Fraction(0)
-                    for n, d in zip(self.share[0].tolist(), self.share[1].tolist())]
-        return [None if missing else v
-                for v, missing in zip(self.ints.tolist(), self.none.tolist())]
+            return Fraction(100 * first[row], second[row]) if second[row] else Fraction(0)
+        return None if second[row] else first[row]
+
+    def python(self) -> list[object]:
+        """Every row's value, as `at` gives it."""
+        return [self.at(row) for row in range(len(self.ints))]
+
+    @functools.cached_property
+    def _lists(self) -> tuple[list[Any], list[Any]]:
+        """The columns as Python lists, made once: (num, den) for a share, else (ints, none)."""
+        if self.share is not None:
+            return self.share[0].tolist(), self.share[1].tolist()
+        return self.ints.tolist(), self.none.tolist()
 
 
 class Block:
@@ -107,6 +116,12 @@ class Block:
             flags = self.flags(table).view(np.uint8)
             found = self.memo[key] = flags[:, 0::2] + flags[:, 1::2]
         return found  # type: ignore[return-value]
+
+    @functools.cached_property
+    def ordinals(self) -> Ints:
+        """Each school day up to the as-of date as a day ordinal."""
+        return np.array([self.calendar.school_day_at(i).toordinal() for i in range(self.days)],
+                        dtype=np.int64)
 
     def last_false(self, tests: Bools) -> Ints:
         """Per row, the index of the last day whose test failed, or -1."""
@@ -243,7 +258,7 @@ class DaysSincePresent(Kind):
 
     def value(self, block: Block, codes: CodeSet, *args: object) -> Values:
         _, last = self._present(block, codes)
-        ordinals = _ordinals(block)
+        ordinals = block.ordinals
         days = block.as_of.toordinal() - ordinals[np.maximum(last, 0)]
         return Values(days, last < 0)
 
@@ -255,7 +270,7 @@ class DaysSincePresent(Kind):
             targets = np.asarray([_on_or_after(block.calendar, day, least)
                                   for day in range(block.days)], dtype=np.int64)
             return targets[np.maximum(last, 0)]  # -1 past the calendar: `onset` refuses it
-        ordinals = _ordinals(block)
+        ordinals = block.ordinals
         last_seen = np.maximum.accumulate(np.where(present, block.index, -1), axis=1)
         since = ordinals[block.index] - ordinals[np.maximum(last_seen, 0)]
         tests = (last_seen >= 0) & OPS[op](since, threshold)
@@ -292,10 +307,6 @@ def _on_or_after(calendar: SchoolCalendar, day: int, days: int) -> int:
         return -1
 
 
-def _ordinals(block: Block) -> Ints:
-    calendar = block.calendar
-    return np.array([calendar.school_day_at(i).toordinal() for i in range(block.days)],
-                    dtype=np.int64)
 
 
 KINDS: dict[str, Kind] = {

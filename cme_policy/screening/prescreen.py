@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -65,7 +64,7 @@ _Value = _Const | Bools | Objects
 
 
 @dataclass(frozen=True)
-class Screened:
+class Prescreened:
     """A block of pupils, prescreened."""
 
     may_fire: Bools
@@ -94,7 +93,7 @@ class Prescreen:
             as_of) else -1
         self.school_days = [calendar.school_day_at(i) for i in range(calendar.school_day_count)]
 
-    def block(self, facts: Sequence[Mapping[str, object]], grid: Grid) -> Screened:
+    def block(self, facts: Sequence[Mapping[str, object]], grid: Grid) -> Prescreened:
         """Prescreen pupils with these facts (their values as of the date, case log applied)
         and these rows of marks."""
         block = _Block(self, facts, grid)
@@ -108,7 +107,7 @@ class Prescreen:
                 continue  # no column: this rule is run pupil by pupil
             may_fire[:, i] = fires
             block.add_onsets(fires)
-        return Screened(may_fire, self._settled(grid), block.known)
+        return Prescreened(may_fire, self._settled(grid), block.known)
 
     def _settled(self, grid: Grid) -> Bools:
         marked = grid[:, :2 * self.days] != _NO_MARK
@@ -134,7 +133,6 @@ class _Block:
         self.onsets: list[dict[int, tuple[object, dt.date | None]]] = []
         """Per comparison of a rule: pupil -> (memo key, onset) where the rule fires."""
         self._marks: MarksBlock | None = None
-        self._plain: dict[object, tuple[list[Any], ...]] = {}
         self.ordinals: dict[int, tuple[object, Ints]] = {}
         """Date columns as day ordinals (0: not a date), by the column's identity."""
 
@@ -339,18 +337,7 @@ class _Block:
     def known(self, k: int) -> dict[object, object]:
         """Pupil k's measure values and onsets worked out here, keyed as the generated
         measure functions memoise them."""
-        out: dict[object, object] = {}
-        for key, values in self.values.items():
-            plain = self._plain.get(key)
-            if plain is None:
-                plain = self._plain[key] = (
-                    (values.share[0].tolist(), values.share[1].tolist())
-                    if values.share is not None else (values.ints.tolist(), values.none.tolist()))
-            if values.share is not None:
-                num, den = plain[0][k], plain[1][k]
-                out[key] = Fraction(100 * num, den) if den else Fraction(0)
-            else:
-                out[key] = None if plain[1][k] else plain[0][k]
+        out: dict[object, object] = {key: values.at(k) for key, values in self.values.items()}
         for by_pupil in self.onsets:
             found = by_pupil.get(k)
             if found is not None:

@@ -21,8 +21,7 @@ from cme_policy.runtime.calendar import SchoolCalendar
 from cme_policy.runtime.engine import evaluate, facts_at, sorted_log
 from cme_policy.runtime.pupil import CaseEvent, Pupil
 from cme_policy.runtime.readers import MarksRead
-from cme_policy.screening.prescreen import Prescreen, marks_grid
-from cme_policy.screening.prescreen import Screened as PrescreenedBlock
+from cme_policy.screening.prescreen import Prescreen, Prescreened, marks_grid
 from cme_policy.screening.rows import Row, rows_for
 
 PARALLEL_FROM = 2_000
@@ -132,7 +131,8 @@ def _screen_range(work: ScreenWork, start: int, stop: int) -> tuple[Screened, in
     return rows, len(pupils)
 
 
-def _prescreened(work: ScreenWork, pupils: Sequence[tuple[str, Pupil]]) -> PrescreenedBlock | None:
+def _prescreened(work: ScreenWork,
+                 pupils: Sequence[tuple[str, Pupil]]) -> Prescreened | None:
     if work.prescreen is None or not pupils:
         return None
     grid = marks_grid(work.marks.marks, [upn for upn, _ in pupils], work.calendar,
