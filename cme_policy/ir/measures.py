@@ -12,7 +12,7 @@ from cme_policy.expr.types import DATE, PERCENT, DurationT, Type
 class MeasureKind:
     name: str
     result: Type
-    arg_types: tuple[Type, ...]  # argument types the kind accepts, in order
+    arg_types: tuple[Type, ...]  # the types its argument may have (none: it takes none)
     needs_codes: bool
     purpose: str
 
@@ -21,10 +21,12 @@ SCHOOL_DAYS = DurationT(Unit.SCHOOL_DAYS)
 KINDS: dict[str, MeasureKind] = {k.name: k for k in (
     MeasureKind("consecutive_school_days", SCHOOL_DAYS, (), True,
                 "the current run of consecutive school days in which every session has one of the codes"),
-    MeasureKind("count_sessions", DurationT(Unit.SESSIONS), (SCHOOL_DAYS,), True,
-                "sessions with one of the codes within a window of school days up to the date"),
-    MeasureKind("count_school_days", SCHOOL_DAYS, (SCHOOL_DAYS,), True,
-                "school days with a session with one of the codes, within a window"),
+    MeasureKind("count_sessions", DurationT(Unit.SESSIONS), (SCHOOL_DAYS, DATE), True,
+                "sessions with one of the codes within a window of school days up to the date, "
+                "or since a date"),
+    MeasureKind("count_school_days", SCHOOL_DAYS, (SCHOOL_DAYS, DATE), True,
+                "school days with a session with one of the codes, within a window or since a "
+                "date"),
     MeasureKind("share_of_possible_sessions", PERCENT, (DATE,), True,
                 "sessions with one of the codes as a share of possible sessions since a date"),
     MeasureKind("days_since_last_present", DurationT(Unit.DAYS), (), True,

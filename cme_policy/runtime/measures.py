@@ -27,7 +27,7 @@ from itertools import accumulate, repeat
 from typing import Any, TypeVar
 
 from cme_policy.runtime.calendar import SchoolCalendar
-from cme_policy.runtime.marks import CodeSet, PupilMarks
+from cme_policy.runtime.marks import NO_MARK, CodeSet, PupilMarks
 
 __all__ = [
     "OPS",
@@ -40,16 +40,22 @@ __all__ = [
     "count_sessions_onset",
     "days_since_last_present",
     "days_since_last_present_onset",
+    "first_marked_day",
+    "least_value",
     "oldest_unresolved",
     "oldest_unresolved_onset",
-    "least_value",
     "school_days_around",
     "share_of_possible_sessions",
     "share_of_possible_sessions_onset",
+    "since_day",
 ]
 
 Codes = CodeSet | Iterable[str]
 """A precompiled `CodeSet` (fastest) or any collection of code names."""
+
+Span = int | date
+"""What the counts count over: a window of school days up to as_of (an int), or the school
+days from a date to as_of (a `date`, e.g. the start of the school year)."""
 
 OPS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt,
@@ -99,6 +105,13 @@ def _days_before(calendar: SchoolCalendar, d: date) -> int:
     return _COUNTS.around(calendar, d)[0]
 
 
+def since_day(calendar: SchoolCalendar, since: date) -> int:
+    """The index of the first school day counted from `since`: the school days before it,
+    clipped to the calendar, so a count since a date before the calendar starts at its first
+    school day and one since a date after its last counts nothing (and neither is an error)."""
+    return _COUNTS.since(calendar, since)
+
+
 class _DayCounts:
     """School days before and up to a date, memoised: every pupil asks about the same dates.
 
@@ -106,19 +119,29 @@ class _DayCounts:
     checks), which would be most of a measure's cost; the memo keeps the last calendar's.
     """
 
-    __slots__ = ("calendar", "counts")
+    __slots__ = ("calendar", "counts", "sinces")
 
     def __init__(self) -> None:
         self.calendar: SchoolCalendar | None = None
         self.counts: dict[date, tuple[int, int]] = {}
+        self.sinces: dict[date, int] = {}
 
     def around(self, calendar: SchoolCalendar, d: date) -> tuple[int, int]:
         """(school days before d, school days on or before d)."""
         if self.calendar is not calendar or len(self.counts) > 4096:
-            self.calendar, self.counts = calendar, {}
+            self.calendar, self.counts, self.sinces = calendar, {}, {}
         found = self.counts.get(d)
         if found is None:
             found = self.counts[d] = _count_around(calendar, d)
+        return found
+
+    def since(self, calendar: SchoolCalendar, d: date) -> int:
+        """School days before d, clipped to the calendar (`since_day`)."""
+        if self.calendar is not calendar or len(self.sinces) > 4096:
+            self.calendar, self.counts, self.sinces = calendar, {}, {}
+        found = self.sinces.get(d)
+        if found is None:
+            found = self.sinces[d] = _count_since(calendar, d)
         return found
 
 
@@ -131,6 +154,15 @@ def _count_around(calendar: SchoolCalendar, d: date) -> tuple[int, int]:
         return calendar.school_day_count, calendar.school_day_count
     i = calendar.school_day_index(d)
     return i, i
+
+
+def _count_since(calendar: SchoolCalendar, d: date) -> int:
+    """Clip first: the calendar raises for a date outside every academic year."""
+    if d <= calendar.first_school_day:
+        return 0
+    if d > calendar.last_school_day:
+        return calendar.school_day_count
+    return _count_around(calendar, d)[0]
 
 
 _COUNTS = _DayCounts()
@@ -256,46 +288,85 @@ def _check_window(window: int) -> None:
         raise ValueError(f"a window of {window} school days is negative")
 
 
+def _first_counted(calendar: SchoolCalendar, n: int, span: Span) -> int:
+    """The first of the school days before day n that a count covers: the window's first day,
+    or the since date's (n, so nothing is counted, when the date is after as_of)."""
+    if isinstance(span, date):
+        return min(since_day(calendar, span), n)
+    if span < 0:
+        _check_window(span)  # raises; checked here so the common case makes no extra call
+    return max(0, n - span)
+
+
 def count_sessions(
-    marks: PupilMarks, calendar: SchoolCalendar, codes: Codes, as_of: date, window: int
+    marks: PupilMarks, calendar: SchoolCalendar, codes: Codes, as_of: date, window: Span
 ) -> int:
-    """Sessions in codes within the last `window` school days up to as_of (inclusive)."""
+    """Sessions in codes within the last `window` school days up to as_of (inclusive), or,
+    given a date, from that date to as_of (e.g. this school year's)."""
     cs = _codes(marks, calendar, codes)
-    _check_window(window)
     n = _days_upto(calendar, as_of)
-    return _flags(marks, cs.flags).count(_ONE, 2 * max(0, n - window), 2 * n)
+    return _flags(marks, cs.flags).count(_ONE, 2 * _first_counted(calendar, n, window), 2 * n)
 
 
 def count_school_days(
-    marks: PupilMarks, calendar: SchoolCalendar, codes: Codes, as_of: date, window: int
+    marks: PupilMarks, calendar: SchoolCalendar, codes: Codes, as_of: date, window: Span
 ) -> int:
-    """School days in the last `window` up to as_of with at least one session in codes."""
+    """School days with at least one session in codes, counted as `count_sessions` counts."""
     cs = _codes(marks, calendar, codes)
-    _check_window(window)
     n = _days_upto(calendar, as_of)
-    return _day_any(_flags(marks, cs.flags), max(0, n - window), n).count(_ONE)
+    return _day_any(_flags(marks, cs.flags), _first_counted(calendar, n, window), n).count(_ONE)
 
 
 def count_sessions_onset(
-    marks: PupilMarks, calendar: SchoolCalendar, codes: Codes, as_of: date, window: int,
+    marks: PupilMarks, calendar: SchoolCalendar, codes: Codes, as_of: date, window: Span,
     op: str, threshold: int,
 ) -> date | None:
-    """Onset of `count_sessions op threshold`, from every day's windowed sum in one pass."""
+    """Onset of `count_sessions op threshold`, from every day's count in one pass."""
     cs = _codes(marks, calendar, codes)
     n = _days_upto(calendar, as_of)
     per_day = _day_sums(_flags(marks, cs.flags), n)
-    return _windowed_onset(calendar, as_of, n, per_day, window, op, threshold)
+    return _counted_onset(calendar, as_of, n, per_day, window, op, threshold)
 
 
 def count_school_days_onset(
-    marks: PupilMarks, calendar: SchoolCalendar, codes: Codes, as_of: date, window: int,
+    marks: PupilMarks, calendar: SchoolCalendar, codes: Codes, as_of: date, window: Span,
     op: str, threshold: int,
 ) -> date | None:
-    """Onset of `count_school_days op threshold`, from every day's windowed sum in one pass."""
+    """Onset of `count_school_days op threshold`, from every day's count in one pass."""
     cs = _codes(marks, calendar, codes)
     n = _days_upto(calendar, as_of)
     per_day = _day_any(_flags(marks, cs.flags), 0, n)
-    return _windowed_onset(calendar, as_of, n, per_day, window, op, threshold)
+    return _counted_onset(calendar, as_of, n, per_day, window, op, threshold)
+
+
+def _counted_onset(calendar: SchoolCalendar, as_of: date, n: int, per_day: bytes,
+                   span: Span, op: str, threshold: int) -> date | None:
+    """Shared by the counts: per_day holds each school day's count (0-2)."""
+    if isinstance(span, date):
+        return _since_onset(calendar, as_of, n, per_day, since_day(calendar, span), op,
+                            threshold)
+    return _windowed_onset(calendar, as_of, n, per_day, span, op, threshold)
+
+
+def _since_onset(calendar: SchoolCalendar, as_of: date, n: int, per_day: bytes, first: int,
+                 op: str, threshold: int) -> date | None:
+    """A count since a date is 0 on the days before it and the running sum from it on.
+
+    The running sum never falls, so for `>= k` (k >= 1) the onset is the day it reaches k.
+    Otherwise, as for shares, the days before the date all pass or all fail together.
+    """
+    sums = list(accumulate(per_day[first:n]))
+    if not _condition(op, threshold)(sums[-1] if sums else 0):
+        return None
+    k = least_value(op, threshold)
+    if k is not None and k >= 1:
+        return calendar.school_day_at(first + bisect.bisect_left(sums, k))
+    failed = _last_false(list(map(OPS[op], sums, repeat(threshold))))
+    if failed < 0:
+        failed = -1 if OPS[op](0, threshold) else first - 1
+    else:
+        failed += first
+    return _onset_after(calendar, as_of, n, failed)
 
 
 def _windowed_onset(calendar: SchoolCalendar, as_of: date, n: int, per_day: bytes,
@@ -410,35 +481,50 @@ def _share_last_false(
 def days_since_last_present(
     marks: PupilMarks, calendar: SchoolCalendar, codes: Codes, as_of: date
 ) -> int | None:
-    """Calendar days from the last session in codes (on or before as_of) to as_of; None if never."""
-    last = _last_present(marks, calendar, codes, as_of)
-    return None if last is None else (as_of - last).days
-
-
-def _last_present(
-    marks: PupilMarks, calendar: SchoolCalendar, codes: Codes, as_of: date
-) -> date | None:
-    """The date of the last session in codes on or before as_of."""
+    """Calendar days from the last session in codes (on or before as_of) to as_of; for a pupil
+    never present, from the first marked session (on the register, absent since); None if
+    the pupil has no mark at all."""
     cs = _codes(marks, calendar, codes)
-    pos = _flags(marks, cs.flags).rfind(_ONE, 0, 2 * _days_upto(calendar, as_of))
-    return None if pos < 0 else calendar.school_day_at(pos // 2)
+    n = _days_upto(calendar, as_of)
+    day = _anchor_day(marks, _flags(marks, cs.flags), n)
+    return None if day < 0 else (as_of - calendar.school_day_at(day)).days
+
+
+def _anchor_day(marks: PupilMarks, flags: bytes, n: int) -> int:
+    """The school day (before day n) the days since count from: the last with a flagged
+    session, else the first with any mark, else -1."""
+    pos = flags.rfind(_ONE, 0, 2 * n)
+    return pos // 2 if pos >= 0 else first_marked_day(marks.text, n)
+
+
+def first_marked_day(text: str, n: int) -> int:
+    """The first school day before day n with a mark in either session, or -1: lstrip skips
+    the unmarked sessions in C (and copies nothing when the first session is marked)."""
+    unmarked = len(text) - len(text.lstrip(NO_MARK))
+    return unmarked // 2 if unmarked < 2 * n else -1
 
 
 def days_since_last_present_onset(
     marks: PupilMarks, calendar: SchoolCalendar, codes: Codes, as_of: date,
     op: str, threshold: int,
 ) -> date | None:
-    """Onset of `days_since op threshold`: for `>= k`, the first school day on/after last + k."""
+    """Onset of `days_since op threshold`: for `>= k`, the first school day on/after the day
+    counted from (last present, else first marked) + k calendar days."""
     cs = _codes(marks, calendar, codes)
     holds = _condition(op, threshold)
-    last = _last_present(marks, calendar, cs, as_of)
+    n = _days_upto(calendar, as_of)
+    flags = _flags(marks, cs.flags)
+    anchor = _anchor_day(marks, flags, n)
+    last = None if anchor < 0 else calendar.school_day_at(anchor)
     if not holds(None if last is None else (as_of - last).days):
         return None
     k = least_value(op, threshold)
     if last is not None and k is not None and k >= 1:
         return calendar.school_day_on_or_after(last + timedelta(days=k))
-    n = _days_upto(calendar, as_of)
-    present = _day_any(_flags(marks, cs.flags), 0, n)
+    present = _day_any(flags, 0, n)
+    first = first_marked_day(marks.text, n)
+    if first >= 0 and not present[first]:  # counted from like a present day, until one
+        present = present[:first] + _ONE + present[first + 1:]
     failed = _last_failure(holds, _since_backwards(calendar, present), n)
     return _onset_after(calendar, as_of, n, failed)
 

@@ -20,8 +20,8 @@ import numpy as np
 
 from cme_policy.runtime import measures as runtime
 from cme_policy.runtime.calendar import CalendarError, SchoolCalendar
-from cme_policy.runtime.marks import CodeSet, CodeTable
-from cme_policy.runtime.measures import least_value, school_days_around
+from cme_policy.runtime.marks import NO_MARK, CodeSet, CodeTable
+from cme_policy.runtime.measures import least_value, school_days_around, since_day
 
 Grid = np.ndarray[Any, np.dtype[np.uint8]]
 Bools = np.ndarray[Any, np.dtype[np.bool_]]
@@ -147,6 +147,14 @@ def _window(window: object) -> int:
     return window
 
 
+def _since(block: Block, since: object) -> int | None:
+    """For a count since a date, the first school day counted (`runtime.since_day`, never
+    past the block's days); None for a window."""
+    if isinstance(since, dt.date):
+        return min(since_day(block.calendar, since), block.days)
+    return None
+
+
 class Kind:
     """A measure kind: its value and the onset of a comparison, per row of a block."""
 
@@ -189,23 +197,38 @@ class Consecutive(Kind):
 
 
 class _Windowed(Kind):
+    """A count over a window of school days, or since a date (0 before it, the running sum
+    from it on)."""
+
     def per_day(self, block: Block, codes: CodeSet) -> Ints:
         raise NotImplementedError
 
     def value(self, block: Block, codes: CodeSet, *args: object) -> Values:
-        window = _window(args[0])
-        lo = max(0, block.days - window)
+        first = _since(block, args[0])
+        lo = max(0, block.days - _window(args[0])) if first is None else first
         total = self.per_day(block, codes)[:, lo:].sum(axis=1, dtype=np.int64)
         return Values(total, np.zeros(block.rows, dtype=bool))
 
     def _onset(self, block: Block, codes: CodeSet, args: tuple[object, ...], op: str,
                threshold: object) -> Ints:
+        first = _since(block, args[0])
+        if first is not None:
+            return self._since_onset(block, codes, first, op, threshold)
         window = _window(args[0])
         cumulative = np.zeros((block.rows, block.days + 1), dtype=np.int32)
         np.cumsum(self.per_day(block, codes), axis=1, dtype=np.int32, out=cumulative[:, 1:])
         lows = np.maximum(block.index + 1 - window, 0)
         sums = cumulative[:, 1:] - cumulative[:, lows]
         return block.onset_after(block.last_false(OPS[op](sums, threshold)))
+
+    def _since_onset(self, block: Block, codes: CodeSet, first: int, op: str,
+                     threshold: object) -> Ints:
+        """Running sums from `first`; the days before it (value 0) pass or fail together."""
+        sums = np.cumsum(self.per_day(block, codes)[:, first:], axis=1, dtype=np.int32)
+        failed = block.last_false(OPS[op](sums, threshold)) if sums.shape[1] else (
+            np.full(block.rows, -1))
+        none_failed = -1 if OPS[op](0, threshold) else first - 1
+        return block.onset_after(np.where(failed >= 0, first + failed, none_failed))
 
 
 class CountSessions(_Windowed):
@@ -251,30 +274,50 @@ class Share(Kind):
 
 
 class DaysSincePresent(Kind):
-    def _present(self, block: Block, codes: CodeSet) -> tuple[Bools, Ints]:
-        present = block.day_any(codes.flags)
-        last = block.days - 1 - np.argmax(present[:, ::-1], axis=1)
-        return present, np.where(present.any(axis=1), last, -1)
+    def _last(self, block: Block, codes: CodeSet) -> Ints:
+        """Per row, the day counted from: the last present day, else the first marked day
+        (on the register, not present since); -1 with no mark at all. The first marked day
+        is looked for only in the rows never present, usually few."""
+        key = (codes.flags, "counted from")
+        found = block.memo.get(key)
+        if found is None:
+            present = block.day_any(codes.flags)
+            found = np.where(present.any(axis=1),
+                             block.days - 1 - np.argmax(present[:, ::-1], axis=1), -1)
+            never = np.flatnonzero(found < 0)
+            if never.size:
+                found[never] = _first_marked(block.grid[never])
+            block.memo[key] = found
+        return found
 
     def value(self, block: Block, codes: CodeSet, *args: object) -> Values:
-        _, last = self._present(block, codes)
+        last = self._last(block, codes)
         ordinals = block.ordinals
         days = block.as_of.toordinal() - ordinals[np.maximum(last, 0)]
         return Values(days, last < 0)
 
     def _onset(self, block: Block, codes: CodeSet, args: tuple[object, ...], op: str,
                threshold: object) -> Ints:
-        present, last = self._present(block, codes)
         least = least_value(op, threshold)
         if least is not None and least >= 1:
             targets = np.asarray([_on_or_after(block.calendar, day, least)
                                   for day in range(block.days)], dtype=np.int64)
-            return targets[np.maximum(last, 0)]  # -1 past the calendar: `onset` refuses it
+            return targets[np.maximum(self._last(block, codes), 0)]  # -1 past the calendar
+        # the first marked day counts as a present day: for a pupil never present it is the
+        # day counted from, and for the others it changes nothing after their first present
+        first = _first_marked(block.grid)
+        present = block.day_any(codes.flags) | (block.index == first[:, None])
         ordinals = block.ordinals
         last_seen = np.maximum.accumulate(np.where(present, block.index, -1), axis=1)
         since = ordinals[block.index] - ordinals[np.maximum(last_seen, 0)]
         tests = (last_seen >= 0) & OPS[op](since, threshold)
         return block.onset_after(block.last_false(tests))
+
+
+def _first_marked(grid: Grid) -> Ints:
+    """Per row of marks, the first school day with a mark in either session, or -1."""
+    marked = grid != ord(NO_MARK)
+    return np.where(marked.any(axis=1), np.argmax(marked, axis=1) // 2, -1)
 
 
 class OldestUnresolved(Kind):

@@ -227,15 +227,107 @@ def test_windowed_counts() -> None:
     assert m.count_school_days_onset(marks, CALENDAR, unauthorised, as_of, 7, ">=", 3) == school_day(4)
 
 
+def test_counts_since_a_date() -> None:
+    # school days 1-7: Wed 3, Thu 4, Fri 5, Mon 8, Tue 9, Wed 10, Thu 11 September
+    marks = compact("2025-09-03", "N/ GG /\\ /O /\\ /\\ UU")
+    as_of = school_day(7)
+    unauthorised = ["G", "N", "O", "U"]
+
+    def sessions(since: str) -> int:
+        return m.count_sessions(marks, CALENDAR, unauthorised, as_of, d(since))
+
+    def school_days(since: str) -> int:
+        return m.count_school_days(marks, CALENDAR, unauthorised, as_of, d(since))
+
+    # the school year: N, GG, O, UU = 6 sessions on 4 days
+    assert sessions("2025-09-01") == 6 and school_days("2025-09-01") == 4
+    # from Fri 5 Sep: O (Mon 8), UU (Thu 11) = 3 sessions on 2 days
+    assert sessions("2025-09-05") == 3 and school_days("2025-09-05") == 2
+    # from Sat 6 Sep: counting starts on Mon 8, the same 3 on 2
+    assert sessions("2025-09-06") == 3 and school_days("2025-09-06") == 2
+    assert sessions("2025-09-11") == 2 and school_days("2025-09-11") == 1  # since == as_of
+    assert sessions("2025-09-12") == 0 and school_days("2025-09-12") == 0  # after as_of
+    # before the calendar (and past it) is clipped, not an error
+    assert sessions("2024-01-01") == 6 and school_days("2024-01-01") == 4
+    assert sessions("2027-01-01") == 0 and school_days("2027-01-01") == 0
+    # a window of 7 school days and the school year agree here
+    assert m.count_sessions(marks, CALENDAR, unauthorised, as_of, 7) == sessions("2025-09-01")
+
+
+def test_onset_of_a_count_since_a_date() -> None:
+    marks = compact("2025-09-03", "N/ GG /\\ /O /\\ /\\ UU")
+    unauthorised = ["G", "N", "O", "U"]
+    since = d("2025-09-05")
+
+    def onset(as_of: date, op: str, k: int) -> date | None:
+        return m.count_sessions_onset(marks, CALENDAR, unauthorised, as_of, since, op, k)
+
+    # running count from Fri 5: 0 (Fri 5), 1 (Mon 8), 1, 1, 3 (Thu 11); 0 before 5 Sep
+    assert onset(school_day(7), ">=", 3) == d("2025-09-11")
+    assert onset(school_day(7), ">=", 1) == d("2025-09-08")
+    assert onset(school_day(7), ">", 3) is None
+    assert onset(school_day(5), "<", 2) == d("2025-09-03")  # 0, 0, 0, 1, 1: every day
+    assert onset(school_day(6), "==", 1) == d("2025-09-08")  # 0 on 3, 4 and 5 Sep
+    # the N on Wed 3 and GG on Thu 4 never count, though the window covering them would
+    assert onset(school_day(4), ">=", 1) == d("2025-09-08")
+    assert m.count_school_days_onset(
+        marks, CALENDAR, unauthorised, school_day(7), since, ">=", 2) == d("2025-09-11")
+    # from Thu 4 (GG) the count is never 0, but it was 0 on Wed 3, before the date
+    assert m.count_sessions_onset(
+        marks, CALENDAR, unauthorised, school_day(7), d("2025-09-04"), "!=", 0) == d("2025-09-04")
+    # since after as_of: 0 on every day
+    assert m.count_school_days_onset(
+        marks, CALENDAR, unauthorised, school_day(7), d("2025-09-12"), "==", 0) == d("2025-09-03")
+    assert m.count_school_days_onset(
+        marks, CALENDAR, unauthorised, school_day(7), d("2025-09-12"), ">=", 1) is None
+
+
 def test_days_since_last_present_counts_calendar_days() -> None:
     marks = compact("2025-10-20", "/\\ /\\ /\\ /\\ /N NN NN")  # Fri 24 Oct: AM present
     assert m.days_since_last_present(marks, CALENDAR, PRESENT, d("2025-10-24")) == 0
     assert m.days_since_last_present(marks, CALENDAR, PRESENT, d("2025-11-04")) == 11
-    assert m.days_since_last_present(marks, CALENDAR, ["L"], d("2025-11-04")) is None
+    # never L: counted from the first mark, Mon 20 Oct; 20 Oct to 4 Nov is 15 days
+    assert m.days_since_last_present(marks, CALENDAR, ["L"], d("2025-11-04")) == 15
+    assert m.days_since_last_present(marks, CALENDAR, ["L"], d("2025-10-17")) is None  # no mark yet
     # 24 Oct + 3 days is Monday 27 Oct, in half term: the first school day after is 3 Nov
     onset = m.days_since_last_present_onset(marks, CALENDAR, PRESENT, d("2025-11-04"), ">=", 3)
     assert onset == d("2025-11-03")
-    assert m.days_since_last_present_onset(marks, CALENDAR, ["L"], d("2025-11-04"), ">=", 3) is None
+    # 20 Oct + 3 days is Thursday 23 Oct, a school day
+    assert m.days_since_last_present_onset(marks, CALENDAR, ["L"], d("2025-11-04"), ">=", 3) == d(
+        "2025-10-23")
+    assert m.days_since_last_present_onset(marks, CALENDAR, ["L"], d("2025-10-17"), "<", 3) is None
+
+
+def test_a_pupil_never_present_is_out_of_education_from_their_first_mark() -> None:
+    # on roll from Wed 3 Sep, every session N or G, never present
+    marks = compact("2025-09-03", days("NG", 25))
+    # 3 Sep to Tue 30 Sep is 27 days, to Wed 1 Oct 28: four weeks on 1 Oct
+    assert m.days_since_last_present(marks, CALENDAR, PRESENT, d("2025-09-30")) == 27
+    assert m.days_since_last_present(marks, CALENDAR, PRESENT, d("2025-10-01")) == 28
+    assert m.days_since_last_present(marks, CALENDAR, PRESENT, d("2025-09-03")) == 0
+    assert m.days_since_last_present(marks, CALENDAR, PRESENT, d("2025-09-02")) is None
+    for as_of in ("2025-09-30", "2025-10-01", "2025-10-04", "2025-10-08"):  # 4 Oct: Saturday
+        assert m.days_since_last_present_onset(
+            marks, CALENDAR, PRESENT, d(as_of), ">=", 28) == (
+            None if as_of == "2025-09-30" else d("2025-10-01"))
+    # `< 28` held from the first marked day (value 0) to Tue 30 Sep
+    assert m.days_since_last_present_onset(marks, CALENDAR, PRESENT, d("2025-09-30"), "<", 28) == d(
+        "2025-09-03")
+
+
+def test_a_pupil_first_marked_in_the_afternoon_is_counted_from_that_day() -> None:
+    # no AM mark on Mon 8 Sep, N in the PM, then absent; present on Mon 15 Sep
+    marks = compact("2025-09-08", "-N NN NN NN NN /\\ NN")
+    assert m.days_since_last_present(marks, CALENDAR, PRESENT, d("2025-09-12")) == 4
+    assert m.days_since_last_present(marks, CALENDAR, PRESENT, d("2025-09-16")) == 1
+    # counted from 8 Sep: 8 + 3 = Thu 11 Sep; from 15 Sep on, counted from the present day
+    assert m.days_since_last_present_onset(marks, CALENDAR, PRESENT, d("2025-09-12"), ">=", 3) == d(
+        "2025-09-11")
+    assert m.days_since_last_present_onset(marks, CALENDAR, PRESENT, d("2025-09-16"), ">=", 1) == d(
+        "2025-09-16")
+    # `!= 2` fails only on Wed 10 Sep (2 days after 8 Sep) before as of Fri 12 Sep
+    assert m.days_since_last_present_onset(marks, CALENDAR, PRESENT, d("2025-09-12"), "!=", 2) == d(
+        "2025-09-11")
 
 
 # --------------------------------------------------------------------------------------
@@ -307,10 +399,14 @@ def naive_run(model: Model, codes: list[str], as_of: date) -> int:
     return n
 
 
-def naive_count(model: Model, codes: list[str], as_of: date, window: int,
+def naive_count(model: Model, codes: list[str], as_of: date, window: int | date,
                 per_day: Callable[[int], int]) -> int:
-    window_days = upto(as_of)[-window:] if window else []
-    return sum(per_day(sum(model.get((x, s)) in codes for s in ("AM", "PM"))) for x in window_days)
+    """Over the last `window` school days, or the school days from a since date."""
+    if isinstance(window, date):
+        counted = [x for x in upto(as_of) if x >= window]
+    else:
+        counted = upto(as_of)[-window:] if window else []
+    return sum(per_day(sum(model.get((x, s)) in codes for s in ("AM", "PM"))) for x in counted)
 
 
 def naive_share(model: Model, codes: list[str], as_of: date,
@@ -321,8 +417,12 @@ def naive_share(model: Model, codes: list[str], as_of: date,
 
 
 def naive_since(model: Model, codes: list[str], as_of: date) -> int | None:
+    """From the last present day; never present, from the first marked day; no mark, None."""
     seen = [x for x in upto(as_of) for s in ("AM", "PM") if model.get((x, s)) in codes]
-    return (as_of - seen[-1]).days if seen else None
+    if seen:
+        return (as_of - seen[-1]).days
+    marked = [x for x in upto(as_of) for s in ("AM", "PM") if (x, s) in model]
+    return (as_of - marked[0]).days if marked else None
 
 
 def naive_oldest(model: Model, codes: list[str], as_of: date) -> int:
@@ -330,11 +430,16 @@ def naive_oldest(model: Model, codes: list[str], as_of: date) -> int:
     return CALENDAR.school_days_between(seen[0], as_of) if seen else 0
 
 
+count_since_dates = st.dates(d("2025-06-01"), d("2026-10-01"))  # past both ends: clipped
+since_back = st.integers(-10, 200)  # days before as_of: after it, near it, before the calendar
+
+
 @settings(max_examples=200, deadline=None)
 @given(pupils(), st.booleans(), as_of_dates, st.sampled_from([0, 1, 3, 5, 50, 130, 300]),
-       as_of_dates)
+       as_of_dates, count_since_dates)
 def test_measures_agree_with_a_naive_model(
-    pupil: tuple[PupilMarks, Model, date], near: bool, anywhere: date, window: int, since: date
+    pupil: tuple[PupilMarks, Model, date], near: bool, anywhere: date, window: int, since: date,
+    count_since: date,
 ) -> None:
     marks, model, as_of = pupil
     as_of = as_of if near else anywhere
@@ -342,10 +447,11 @@ def test_measures_agree_with_a_naive_model(
     assert run.length == naive_run(model, GNO, as_of)
     assert run.start == (upto(as_of)[-run.length] if run.length else None)
     unauthorised = ["G", "N", "O", "U"]
-    assert m.count_sessions(marks, CALENDAR, unauthorised, as_of, window) == naive_count(
-        model, unauthorised, as_of, window, lambda k: k)
-    assert m.count_school_days(marks, CALENDAR, unauthorised, as_of, window) == naive_count(
-        model, unauthorised, as_of, window, lambda k: min(k, 1))
+    for span in (window, count_since):
+        assert m.count_sessions(marks, CALENDAR, unauthorised, as_of, span) == naive_count(
+            model, unauthorised, as_of, span, lambda k: k)
+        assert m.count_school_days(marks, CALENDAR, unauthorised, as_of, span) == naive_count(
+            model, unauthorised, as_of, span, lambda k: min(k, 1))
     for codes in (ABSENT, ["N", "#"], PRESENT):
         assert m.share_of_possible_sessions(marks, CALENDAR, codes, as_of, since) == naive_share(
             model, codes, as_of, since)
@@ -368,9 +474,17 @@ class Kind:
     onset: Callable[[PupilMarks, date, str, Any], date | None]
 
 
-def kinds(window: int, since: date) -> list[Kind]:
+def kinds(window: int, since: date, count_since: date) -> list[Kind]:
     unauthorised = TABLE.select(["G", "N", "O", "U"])
     return [
+        Kind("count_sessions since",
+             lambda p, a: m.count_sessions(p, CALENDAR, unauthorised, a, count_since),
+             lambda p, a, op, t: m.count_sessions_onset(
+                 p, CALENDAR, unauthorised, a, count_since, op, t)),
+        Kind("count_school_days since",
+             lambda p, a: m.count_school_days(p, CALENDAR, unauthorised, a, count_since),
+             lambda p, a, op, t: m.count_school_days_onset(
+                 p, CALENDAR, unauthorised, a, count_since, op, t)),
         Kind("consecutive_school_days",
              lambda p, a: m.consecutive_school_days(p, CALENDAR, GNO, a).length,
              lambda p, a, op, t: m.consecutive_school_days_onset(p, CALENDAR, GNO, a, op, t)),
@@ -410,7 +524,7 @@ def naive_onset(kind: Kind, marks: PupilMarks, as_of: date, op: str, threshold: 
     return onset
 
 
-thresholds = st.one_of(st.integers(-1, 25), st.sampled_from([40, 100]))
+thresholds = st.one_of(st.integers(-1, 3), st.integers(-1, 25), st.sampled_from([40, 100]))
 share_thresholds = st.sampled_from(
     [Fraction(0), Fraction(5), Fraction(10), Fraction(99, 10), Fraction(100, 3), Fraction(50), 100, 0]
 )
@@ -418,26 +532,30 @@ windows = st.sampled_from([0, 1, 5, 10, 50, 130, 190, 400])  # 130 on: 16-bit di
 
 
 @settings(max_examples=200, deadline=None)
-@given(pupils(), windows, as_of_dates, st.sampled_from(OPS), thresholds, share_thresholds)
+@given(pupils(), windows, as_of_dates, st.sampled_from(OPS), thresholds, share_thresholds,
+       since_back)
 def test_onset_agrees_with_the_naive_oracle(
     pupil: tuple[PupilMarks, Model, date], window: int,
-    since: date, op: str, threshold: int, share_threshold: Fraction,
+    since: date, op: str, threshold: int, share_threshold: Fraction, back: int,
 ) -> None:
     marks, _, as_of = pupil
-    for kind in kinds(window, since):
+    count_since = as_of - timedelta(days=back)  # near as_of, after it, or before the calendar
+    for kind in kinds(window, since, count_since):
         t: Any = share_threshold if kind.name == "share_of_possible_sessions" else threshold
         assert kind.onset(marks, as_of, op, t) == naive_onset(kind, marks, as_of, op, t), kind.name
 
 
 @settings(max_examples=100, deadline=None)
-@given(pupils(), windows, as_of_dates, st.sampled_from(OPS), thresholds, share_thresholds)
+@given(pupils(), windows, as_of_dates, st.sampled_from(OPS), thresholds, share_thresholds,
+       since_back)
 def test_onset_is_stable_while_the_condition_holds(
     pupil: tuple[PupilMarks, Model, date], window: int,
-    since: date, op: str, threshold: int, share_threshold: Fraction,
+    since: date, op: str, threshold: int, share_threshold: Fraction, back: int,
 ) -> None:
     marks, _, as_of = pupil
+    count_since = as_of - timedelta(days=back)  # near as_of, after it, or before the calendar
     start = min(as_of, d("2026-06-01"))
-    for kind in kinds(window, since):
+    for kind in kinds(window, since, count_since):
         t: Any = share_threshold if kind.name == "share_of_possible_sessions" else threshold
         previous: date | None = None
         for offset in range(40):

@@ -41,12 +41,16 @@ def _dates_in_year() -> st.SearchStrategy[date]:
 
 @st.composite
 def pupils(draw: st.DrawFn) -> list[str]:
-    """A few mark strings built from runs, so that long stretches of one code occur."""
+    """A few mark strings built from runs, so that long stretches of one code occur. A row
+    may start unmarked (up to wholly unmarked) and draw from a few codes only, so rows never
+    present, and rows with no mark at all, occur."""
     rows = []
     for _ in range(draw(st.integers(1, 6))):
-        text: list[str] = []
+        alphabet = draw(st.one_of(st.just(ALPHABET), st.lists(st.sampled_from(ALPHABET),
+                                                              min_size=1, max_size=3, unique=True)))
+        text = [NO_MARK] * draw(st.one_of(st.just(0), st.integers(0, SESSIONS)))
         while len(text) < SESSIONS:
-            char = draw(st.sampled_from(ALPHABET))
+            char = draw(st.sampled_from(alphabet))
             text += [char] * draw(st.integers(1, 60))
         rows.append("".join(text[:SESSIONS]))
     return rows
@@ -66,8 +70,9 @@ def test_block_measures_match_the_runtime(texts: list[str], as_of: date,
     codes = TABLE.select(data.draw(st.lists(st.sampled_from(TABLE.codes), min_size=1,
                                             max_size=6, unique=True)))
     args: tuple[object, ...] = ()
-    if kind in ("count_sessions", "count_school_days"):
-        args = (data.draw(st.integers(0, 200)),)
+    if kind in ("count_sessions", "count_school_days"):  # a window, or since a date
+        args = (data.draw(st.one_of(st.integers(0, 200), _dates_in_year(),
+                                    st.dates(date(2025, 6, 1), date(2026, 10, 1)))),)
     elif kind == "share_of_possible_sessions":
         args = (data.draw(_dates_in_year()),)
     op = data.draw(st.sampled_from(OPS))
@@ -112,3 +117,64 @@ def test_a_share_with_no_possible_session_yet_is_zero(op: str) -> None:
         expected = rt.share_of_possible_sessions_onset(
             PupilMarks(CALENDAR, TABLE, text), CALENDAR, ["N"], as_of, since, op, Fraction(50))
         assert (None if onset < 0 else CALENDAR.school_day_at(onset)) == expected
+
+
+def _grid(texts: list[str]) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    return np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8).reshape(len(texts), -1)
+
+
+def _compact(start: date, text: str) -> str:
+    return PupilMarks.from_compact(CALENDAR, TABLE, start, text).text
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_days_since_for_pupils_never_present_or_never_marked(op: str) -> None:
+    present = TABLE.select(["/", "\\", "L"])
+    texts = [
+        _compact(date(2025, 9, 3), "/\\ " + " ".join(["NN"] * 30)),  # present on Wed 3 Sep
+        _compact(date(2025, 9, 8), " ".join(["NG"] * 30)),  # first marked Mon 8 Sep, never present
+        _compact(date(2025, 9, 8), "-N " + " ".join(["NN"] * 30)),  # first marked 8 Sep PM
+        NO_MARK * SESSIONS,  # never marked
+    ]
+    as_of = date(2025, 10, 6)  # Monday: 33 days after 3 Sep, 28 after 8 Sep
+    block = Block(_grid(texts), CALENDAR, TABLE, as_of)
+    since = KINDS["days_since_last_present"]
+    assert since.value(block, present).python() == [33, 28, 28, None]
+    # >= 28: 3 Sep + 28 = Wed 1 Oct; 8 Sep + 28 = Mon 6 Oct; never marked: no onset
+    expected = since.onset(block, present, (), ">=", 28).tolist()
+    assert [CALENDAR.school_day_at(i) if i >= 0 else None for i in expected] == [
+        date(2025, 10, 1), date(2025, 10, 6), date(2025, 10, 6), None]
+    onsets = since.onset(block, present, (), op, 20).tolist()
+    for text, onset in zip(texts, onsets):
+        runtime = rt.days_since_last_present_onset(PupilMarks(CALENDAR, TABLE, text), CALENDAR,
+                                                   present, as_of, op, 20)
+        assert (None if onset < 0 else CALENDAR.school_day_at(onset)) == runtime
+
+
+@pytest.mark.parametrize("kind", ["count_sessions", "count_school_days"])
+def test_counts_since_a_date(kind: str) -> None:
+    # school days Wed 3, Thu 4, Fri 5, Mon 8, Tue 9, Wed 10, Thu 11 September
+    texts = [_compact(date(2025, 9, 3), "N/ GG /\\ /O /\\ /\\ UU"), NO_MARK * SESSIONS]
+    block = Block(_grid(texts), CALENDAR, TABLE, date(2025, 9, 11))
+    unauthorised = TABLE.select(["G", "N", "O", "U"])
+    count = KINDS[kind]
+    sessions = kind == "count_sessions"
+    # from Fri 5: O on Mon 8 and UU on Thu 11 (3 sessions, 2 days); the year: 6 sessions, 4 days
+    assert count.value(block, unauthorised, date(2025, 9, 5)).python() == [
+        3 if sessions else 2, 0]
+    assert count.value(block, unauthorised, date(2025, 9, 1)).python() == [
+        6 if sessions else 4, 0]
+    assert count.value(block, unauthorised, date(2024, 1, 1)).python() == [
+        6 if sessions else 4, 0]
+    assert count.value(block, unauthorised, date(2025, 9, 12)).python() == [0, 0]
+    # the running count from 5 Sep reaches 1 on Mon 8; row 2 is 0 on every day
+    onsets = count.onset(block, unauthorised, (date(2025, 9, 5),), ">=", 1).tolist()
+    assert onsets == [CALENDAR.school_day_index(date(2025, 9, 8)), -1]
+    onsets = count.onset(block, unauthorised, (date(2025, 9, 5),), "<", 1).tolist()
+    assert onsets == [-1, 0]
+    # from Thu 4 (GG) the count is never 0, but it was 0 on Wed 3, before the date
+    onsets = count.onset(block, unauthorised, (date(2025, 9, 4),), "!=", 0).tolist()
+    assert onsets == [CALENDAR.school_day_index(date(2025, 9, 4)), -1]
+    # sessions 0, 1, 1, 1, 3 and days 0, 1, 1, 1, 2 from Fri 5: equal to today's only on Thu 11
+    onsets = count.onset(block, unauthorised, (date(2025, 9, 5),), "==", 3 if sessions else 2)
+    assert onsets.tolist() == [CALENDAR.school_day_index(date(2025, 9, 11)), -1]
