@@ -118,6 +118,8 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "A measure names a kind the runtime cannot compute."),
     Code("T012", "non-literal-parameter", ERROR,
          "A parameter's value is not a literal."),
+    Code("T013", "bad-fact-scope", ERROR,
+         "A fact's `lasts:` is neither `until_present` nor a positive duration."),
     # N — names
     Code("N001", "unknown-name", ERROR,
          "An expression or scenario uses a name that is not declared; the closest name is "

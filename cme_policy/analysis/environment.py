@@ -9,7 +9,13 @@ from cme_policy.expr.types import BOOL, DATE, INT, PERCENT, DurationT, Type, typ
 from cme_policy.ir import model as m
 from cme_policy.ir.measures import KINDS
 
-BUILTINS = {"today": Symbol("builtin", "today", DATE)}
+BUILTINS = {
+    "today": Symbol("builtin", "today", DATE),
+    "academic_year_start": Symbol("builtin", "academic_year_start", DATE),
+    "term_start": Symbol("builtin", "term_start", DATE),
+}
+"""Names every policy may use: the as-of date, and the first days of its academic year and
+term as the school calendar defines them (so a policy never hard-codes a year)."""
 
 
 def literal_type(expr: ast.Expr) -> Type | None:

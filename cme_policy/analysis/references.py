@@ -9,6 +9,8 @@ from cme_policy.diagnostics import DiagnosticSink
 from cme_policy.expr.ast import Name, walk
 from cme_policy.expr.typecheck import Env
 from cme_policy.ir import model as m
+from cme_policy.ir.derived import EARLY_PARAMETER
+from cme_policy.ir.model import NOWHERE
 from cme_policy.source.span import Span
 
 
@@ -105,7 +107,7 @@ def check_references(policy: m.Policy, sink: DiagnosticSink) -> None:
 def check_unused(policy: m.Policy, env: Env, sink: DiagnosticSink) -> None:
     """Declared but never used: usually a typo elsewhere, or dead policy."""
     for fact in policy.facts:
-        if fact.id not in env.used:
+        if fact.id not in env.used and fact.origin != "law" and fact.span != NOWHERE:
             sink.warning("N010", f"fact '{fact.id}' is never used", fact.span,
                          "use it in a rule or guard, or remove it")
     for measure in policy.measures:
@@ -113,7 +115,8 @@ def check_unused(policy: m.Policy, env: Env, sink: DiagnosticSink) -> None:
             sink.warning("N010", f"measure '{measure.id}' is never used", measure.span,
                          "use it in a rule or guard, or remove it")
     for param in policy.parameters:
-        if param.qualified not in env.used and not _used_as_deadline(policy, param.qualified):
+        if param.qualified not in env.used and not _used_as_deadline(policy, param.qualified) \
+                and param.qualified != EARLY_PARAMETER:
             sink.warning("N010", f"parameter '{param.qualified}' is never used", param.span,
                          "use it in a rule, deadline or guard, or remove it")
     used_roles = {o.role for r in policy.rules for o in r.then} | {

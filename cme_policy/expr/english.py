@@ -11,7 +11,11 @@ from cme_policy.expr import ast
 from cme_policy.expr.types import CONVERSIONS
 from cme_policy.ir import model as m
 
-BUILTIN_LABELS: Mapping[str, str] = {"today": "the date of the check"}
+BUILTIN_LABELS: Mapping[str, str] = {
+    "today": "the date of the check",
+    "academic_year_start": "the first day of this academic year",
+    "term_start": "the first day of this term",
+}
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -97,8 +101,8 @@ class _Renderer:
         return _humanise(e.parts)
 
     def _param(self, param: m.Parameter) -> str:
-        if param.qualified in self.expanding:
-            return param.label
+        if param.qualified in self.expanding or isinstance(param.value, ast.BoolLit):
+            return param.label  # a yes/no setting reads as the sentence it stands for
         return _Renderer(self.vocab, self.expanding | {param.qualified}).render(param.value)
 
     def visit_Call(self, e: ast.Call) -> str:

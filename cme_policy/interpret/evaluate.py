@@ -18,8 +18,22 @@ from cme_policy.expr import ast
 from cme_policy.interpret.values import (FLIPPED, NEGATED, Dur, Held, compare, convert, earlier,
                                          later, shift)
 from cme_policy.interpret.world import MEASURE_FUNCTIONS, World
+from cme_policy.runtime.calendar import SchoolCalendar
 from cme_policy.runtime.marks import PupilMarks
 from cme_policy.runtime.measures import Run
+
+
+def _term_start(calendar: SchoolCalendar, day: dt.date) -> dt.date:
+    """The first day of the term containing day, or of the last term begun before it."""
+    year = calendar.academic_year_containing(day)
+    return max((t.start for t in year.terms if t.start <= day), default=year.start)
+
+
+CALENDAR_DATES: dict[str, Callable[[SchoolCalendar, dt.date], dt.date]] = {
+    "academic_year_start": lambda calendar, day: calendar.academic_year_containing(day).start,
+    "term_start": _term_start,
+}
+"""Built-in dates: the first day of the academic year and of the term, from the calendar."""
 
 
 class Evaluator:
@@ -62,6 +76,9 @@ class Evaluator:
         name = e.dotted
         if name == "today":
             return Held(self.as_of)
+        if name in CALENDAR_DATES:
+            start = CALENDAR_DATES[name](self.world.calendar, self.as_of)
+            return Held(start, start)
         if name in self.world.params:
             return Held(self.world.params[name])
         if name in self.world.measures:
@@ -85,9 +102,15 @@ class Evaluator:
 
     # -- logic ------------------------------------------------------------------------------
     def visit_Not(self, e: ast.Expr) -> Held:
+        """Plain negation. `not (a op b)` is `a op' b` (op' the opposite comparison, whose
+        onset the measures know) unless a side is missing: then the comparison is false and
+        its negation true, since the missing side's date."""
         assert isinstance(e, ast.Not)
         if isinstance(e.operand, ast.Compare):
             inner = e.operand
+            left, right = self.eval(inner.left), self.eval(inner.right)
+            if left.value is None or right.value is None:
+                return Held(True, later(left.since, right.since))
             return self.visit_Compare(ast.Compare(NEGATED[inner.op], inner.left, inner.right))
         held = self.eval(e.operand)
         return Held(held.value is not True, held.since)
@@ -113,7 +136,9 @@ class Evaluator:
     def visit_In(self, e: ast.Expr) -> Held:
         assert isinstance(e, ast.In)
         item, collection = self.eval(e.item), self.eval(e.collection)
-        found = item.value is not None and item.value in collection.value  # type: ignore[operator]
+        if item.value is None:  # a missing value is in no set, and not-in none either
+            return Held(False, later(item.since, collection.since))
+        found = item.value in collection.value  # type: ignore[operator]
         return Held(found != e.negated, later(item.since, collection.since))
 
     def visit_Arith(self, e: ast.Expr) -> Held:

@@ -37,7 +37,7 @@ class Interpreter:
 
         def at(day: dt.date) -> Evaluator:
             if day not in cache:
-                facts = self.world.facts_as_of(pupil.facts, log, day)
+                facts = self.world.facts_as_of(pupil.facts, log, day, marks)
                 cache[day] = Evaluator(self.world, facts, marks, day)
             return cache[day]
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from cme_policy.interpret.evaluate import Evaluator
-from cme_policy.interpret.rules import due_date, status
+from cme_policy.interpret.rules import advance_start, due_date, lateness, status
+from cme_policy.interpret.values import Dur
 from cme_policy.interpret.world import World
 from cme_policy.ir import model as m
 from cme_policy.runtime.pupil import CaseEvent
@@ -54,10 +55,23 @@ class _Case:
         return due_date(self.world, self.at(self.entered), self.entered, d.within) if d else None
 
     def enter(self, target: str, when: dt.date, trigger: str) -> None:
+        self._check_late(when, trigger)
         self._check_invariants(target, when)
         self.state, self.entered = target, when
         self.history.append(Step(when, trigger, target))
         self.visited.add(target)
+
+    def _check_late(self, when: dt.date, trigger: str) -> None:
+        """Leaving a state with a statutory deadline (and nowhere to escalate) after it."""
+        state = self.current()
+        if trigger == "deadline" or state.deadline is None or state.deadline.escalate_to or \
+                (self.proc.id, state.id) not in self.world.statutory_deadlines:
+            return
+        length = self.at(self.entered).eval(state.deadline.within).value
+        unit = length.unit if isinstance(length, Dur) else None
+        self.violations += lateness(self.world, self.proc.id, state.deadline.action or state.title,
+                                    self.deadline(), when, unit, state.clauses or self.proc.clauses,
+                                    state.id)
 
     def _check_invariants(self, target: str, when: dt.date) -> None:
         for inv in self.proc.invariants:
@@ -107,31 +121,62 @@ def _invariant_message(proc: m.Procedure, inv: m.Invariant) -> str:
 
 def replay(world: World, proc: m.Procedure, openers: Sequence[dt.date],
            events: Sequence[CaseEvent], at: EvaluatorAt, as_of: dt.date) -> Replay:
-    """Run the procedure over the log: openers first on a date, then events in log order."""
+    """Run the procedure over the log: openers first on a date, then events in log order.
+    Its events logged while no case was open wait; when a case opens, those within the
+    policy's `done_in_advance` count as done on the day it opens."""
     result = Replay()
     items = sorted([(d, 0, -1) for d in openers] + [
         (e.date, 1, i) for i, e in enumerate(events) if e.date <= as_of])
     moves = world.procedure_events[proc.id]
     case: _Case | None = None
+    waiting: list[int] = []
     for when, kind, index in items:
         if case is not None:
             case.escalate_until(when)
         name = events[index].event if kind else ""
         if kind == 0 or name in proc.opened_by:
             if case is None:
-                case = _Case(world, proc, at, when)
+                case = _done_in_advance(_Case(world, proc, at, when), events, waiting, result,
+                                        as_of)
+                waiting = []
             if kind:
                 result.accepted.add(index)
             continue
         if case is not None and name in moves:
             _apply(case, events[index], index, result)
-            if case.current().final:
-                result.cases.append(case.outcome(as_of))
-                case = None
+            case = _close_if_final(case, result, as_of)
+        elif name in moves:
+            waiting.append(index)
     if case is not None:
         case.escalate_until(as_of)
         result.cases.append(case.outcome(as_of))
     return result
+
+
+def _close_if_final(case: _Case, result: Replay, as_of: dt.date) -> _Case | None:
+    if not case.current().final:
+        return case
+    result.cases.append(case.outcome(as_of))
+    return None
+
+
+def _done_in_advance(case: _Case, events: Sequence[CaseEvent], waiting: Sequence[int],
+                     result: Replay, as_of: dt.date) -> _Case | None:
+    """Apply the waiting events done in advance, as of the day the case opened; one the case
+    cannot take is left unexplained (no refusal: it was logged before any case)."""
+    start = advance_start(case.world, case.opened)
+    for index in waiting:
+        event = events[index]
+        if event.date < start:
+            continue
+        for t in case.current().transitions:
+            if t.event == event.event and (t.guard is None or case.at(event.date).holds(t.guard)):
+                case.enter(t.target, case.opened, event.event)
+                result.accepted.add(index)
+                break
+        if case.current().final:
+            return _close_if_final(case, result, as_of)
+    return case
 
 
 def _apply(case: _Case, event: CaseEvent, index: int, result: Replay) -> None:

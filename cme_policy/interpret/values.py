@@ -53,9 +53,9 @@ def literal_value(expr: ast.Expr) -> object:
 
 
 def compare(op: str, left: object, right: object) -> bool:
-    """`left op right`; a missing value (None) satisfies no comparison but `!=`."""
+    """`left op right`; a comparison with a missing value (None) is false, `!=` included."""
     if left is None or right is None:
-        return op == "!=" and left is not right
+        return False
     return COMPARE[op](left, right)
 
 

@@ -96,6 +96,41 @@ class Builder:
         return out
 
 
+BUILTIN_FACTS = (
+    m.Fact("date_of_birth", "date", "the pupil's date of birth", None, "pupils",
+           "A column every pupils file has; compulsory school age is worked out from it."),
+    m.Fact("compulsory_school_age", "bool", "the pupil is of compulsory school age",
+           "the pupil is not of compulsory school age", "law",
+           "Education Act 1996 s.8: from the fifth birthday, or the next 31 December, 31 March "
+           "or 31 August after it, to the last Friday in June of the school year in which the "
+           "pupil turns 16. Worked out from the date of birth; a policy uses it without "
+           "declaring it."),
+)
+"""Facts every policy has without declaring them: the date of birth the pupils file always
+gives, and what the law derives from it."""
+
+SCOPE_UNITS = (ast.Unit.SCHOOL_DAYS, ast.Unit.DAYS, ast.Unit.WEEKS, ast.Unit.MONTHS)
+
+
+def _lasts(b: Builder, node: YMap) -> str | ast.Expr | None:
+    """A fact's time scope: `until_present`, or a duration in school days, days, weeks or
+    months."""
+    value = node.get("lasts")
+    if not isinstance(value, YScalar) or value.tag == NULL:
+        return None
+    if value.value.strip() == "until_present":
+        return "until_present"
+    parsed = b.parse(value)
+    if isinstance(parsed, ast.DurationLit) and parsed.unit in SCOPE_UNITS and parsed.amount > 0:
+        return parsed
+    if parsed is not None:
+        b.sink.error("T013", f"a fact lasts `until_present` or for a duration, not "
+                     f"'{value.value}'", value.span,
+                     "write `until_present` (until the pupil next attends) or a duration such "
+                     "as `10 school days`, `5 days`, `4 weeks` or `1 months`")
+    return None
+
+
 def build_policy(sources: SourceSet, sink: DiagnosticSink) -> m.Policy | None:
     b = Builder(sink)
     manifest = _manifest(b, sources.manifest)
@@ -114,6 +149,8 @@ def build_policy(sources: SourceSet, sink: DiagnosticSink) -> m.Policy | None:
         return None
     clauses = _clauses(sources, parts["clause_meta"], sink)  # type: ignore[arg-type]
     files = tuple(m.SourceFile(p, h) for p, h in sorted(sources.hashes.items()))
+    declared = {f.id for f in parts["facts"]}  # type: ignore[attr-defined]
+    parts["facts"] += [f for f in BUILTIN_FACTS if f.id not in declared]
     sections = {k: tuple(v) for k, v in parts.items() if k != "clause_meta"}
     return m.Policy(manifest=manifest, clauses=clauses, la_profile=la_profile, files=files,
                     **sections)  # type: ignore[arg-type]
@@ -130,7 +167,7 @@ def _collect(b: Builder, node: YMap, parts: dict[str, list[object]]) -> None:
         b.flag(v, "verified", True), s, b.refs(v)))
     parts["facts"] += b.named(node.get("facts"), "fact", lambda k, v, s: m.Fact(
         k, b.text(v, "type") or "", b.text(v, "label") or k, b.text(v, "negated"),
-        b.text(v, "from"), b.text(v, "description"), s, b.refs(v)))
+        b.text(v, "from"), b.text(v, "description"), s, b.refs(v), _lasts(b, v)))
     parts["events"] += b.named(node.get("events"), "event", lambda k, v, s: m.Event(
         k, b.text(v, "label") or k, b.text(v, "role"), b.text(v, "description"),
         _assignments(b, v.get("sets")), s, b.refs(v)))

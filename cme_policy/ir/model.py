@@ -146,6 +146,9 @@ class Fact(Located):
     description: str | None = None
     span: Span = _span()
     refs: Refs = _refs()
+    lasts: "str | Expr | None" = None
+    """How long a value an event sets holds: "until_present" (until the pupil next attends)
+    or a duration literal; None: until another event sets it."""
 
 
 @dataclass(frozen=True, slots=True)

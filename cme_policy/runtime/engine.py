@@ -13,17 +13,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from cme_policy.runtime.calendar import SchoolCalendar
-from cme_policy.runtime.marks import PupilMarks
+from cme_policy.runtime.calendar import CalendarError, SchoolCalendar
+from cme_policy.runtime.facts import FactScope, facts_on
+from cme_policy.runtime.marks import CodeSet, PupilMarks
 from cme_policy.runtime.pupil import CaseEvent, Pupil
 from cme_policy.runtime.results import (DONE, DUE, OVERDUE, Action, CaseOutcome, PupilResult,
-                                        RuleOutcome, Step, Violation)
+                                        RuleOutcome, Step, Violation, late_violation)
 
 __all__ = [
     "NO_SINCE", "Ctx", "InvariantSpec", "PolicySpec", "ProcedureSpec", "StateSpec",
-    "audit", "bool_op", "done", "evaluate", "facts_at", "later", "latest", "school_days_before",
-    "school_days_upto", "shift", "sorted_log",
-    "shift_opt", "status", "today_compare",
+    "academic_year_start", "audit", "bool_op", "completed", "done", "evaluate", "facts_at",
+    "in_force", "late", "later", "latest", "school_days_before",
+    "school_days_upto", "screen_ctx", "shift", "sorted_log", "shift_opt", "status",
+    "term_start", "today_compare",
 ]
 
 ONE_DAY = timedelta(days=1)
@@ -111,6 +113,23 @@ def today_compare(op: str, as_of: date, d: date | None,
     return holds, later(since, d_since)
 
 
+def academic_year_start(calendar: SchoolCalendar, day: date) -> date:
+    """The first day of the academic year (as the calendar defines it) that contains day."""
+    return calendar.academic_year_containing(day).start
+
+
+def term_start(calendar: SchoolCalendar, day: date) -> date:
+    """The first day of the term that contains day, or of the last term to start before it."""
+    year = calendar.academic_year_containing(day)
+    started = [t.start for t in year.terms if t.start <= day]
+    return max(started) if started else year.start
+
+
+def in_force(day: date, start: date | None, end: date | None) -> bool:
+    """Whether a rule's figures are in effect on a day (their effective dates)."""
+    return (start is None or start <= day) and (end is None or day <= end)
+
+
 def _add_months(d: date, n: int) -> date:
     month = d.month - 1 + n
     year, month = d.year + month // 12, month % 12 + 1
@@ -150,6 +169,43 @@ def status(due: date | None, as_of: date, is_done: bool) -> str:
 def done(ctx: Ctx, event: str, onset: date) -> bool:
     """Whether `event` is in the log between the onset and the as-of date."""
     return any(e.event == event and onset <= e.date <= ctx.as_of for e in ctx.log)
+
+
+def advance_start(calendar: SchoolCalendar, onset: date,
+                  early: tuple[int, str] | None) -> date:
+    """The first day an action counts for a duty arising on `onset`: `early` before it (the
+    policy's `done_in_advance`), never before the calendar's first school day."""
+    if early is None or early[0] == 0:
+        return onset
+    try:
+        return shift(calendar, onset, early[0], early[1], -1)
+    except CalendarError:
+        return calendar.first_school_day
+
+
+def completed(ctx: Ctx, event: str, onset: date,
+              early: tuple[int, str] | None = None) -> date | None:
+    """The date of the first `event` in the log that does a duty arising on `onset`: from
+    `early` before the onset (done in advance counts) up to the as-of date."""
+    start = advance_start(ctx.calendar, onset, early)
+    for e in ctx.log:
+        if e.event == event and start <= e.date <= ctx.as_of:
+            return e.date
+    return None
+
+
+def late(calendar: SchoolCalendar, source: str, action: str, due: date | None,
+         done_on: date | None, unit: str, clauses: tuple[str, ...],
+         state: str | None = None) -> tuple[Violation, ...]:
+    """A statutory action done after its deadline, as a violation saying by how much."""
+    if due is None or done_on is None or done_on <= due:
+        return ()
+    if unit == "school days":
+        return (late_violation(source, action, due, done_on,
+                               max(1, calendar.school_days_between(due, done_on)), unit,
+                               clauses, state),)
+    return (late_violation(source, action, due, done_on, (done_on - due).days, "days", clauses,
+                           state),)
 
 
 class _DayCount:
@@ -214,6 +270,8 @@ class StateSpec:
     unit: str = "school days"
     escalate_to: str | None = None
     action: str | None = None
+    statutory: bool = False
+    """The deadline is a statutory one: leaving the state after it is a `late` violation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +302,12 @@ class PolicySpec:
     rules: tuple[tuple[str, Callable[[Ctx], RuleOutcome], str | None], ...]
     procedures: tuple[ProcedureSpec, ...]
     event_sets: Mapping[str, tuple[tuple[str, object], ...]]
+    fact_scopes: Mapping[str, FactScope] = field(default_factory=dict)
+    """Facts whose value an event sets for a while only (until the pupil attends, a period)."""
+    attending: CodeSet | None = None
+    """The codes in which a pupil attends (for `until_present`)."""
+    early: tuple[int, str] | None = None
+    """How long before a duty arises an action still counts as doing it."""
     openers: Mapping[str, tuple[int, ...]] = field(init=False)
     """Procedure id -> positions in `rules` of the rules that open it (worked out once)."""
     opening: tuple[int, ...] = field(init=False)
@@ -271,18 +335,21 @@ class PolicySpec:
 # -- a pupil --------------------------------------------------------------------------------------
 
 
-def facts_at(spec: PolicySpec, pupil: Pupil, log: Sequence[CaseEvent],
-             day: date) -> tuple[dict[str, object], dict[str, date]]:
-    """A pupil's facts on a day (values, and since when for those an event set): the pupils
-    file's, then each event's up to that day. `log` is in date order (`sorted_log`)."""
-    values: dict[str, object] = dict(pupil.facts)
-    since: dict[str, date] = {}
-    for event in log:  # already in date order, same-day events in log order
-        if event.date > day:
-            break
-        for name, value in spec.event_sets.get(event.event, ()):
-            values[name], since[name] = value, event.date
-    return values, since
+def facts_at(spec: PolicySpec, pupil: Pupil, log: Sequence[CaseEvent], day: date,
+             marks: PupilMarks, calendar: SchoolCalendar
+             ) -> tuple[dict[str, object], dict[str, date]]:
+    """A pupil's facts on a day (values, and since when for those that changed): the pupils
+    file's, the law's, then each event's up to that day, within its scope. `log` is in date
+    order (`sorted_log`)."""
+    return facts_on(pupil.facts, log, spec.event_sets, spec.fact_scopes, spec.attending, marks,
+                    calendar, day, shift)
+
+
+def screen_ctx(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, calendar: SchoolCalendar,
+               as_of: date) -> Ctx:
+    """The context of a pupil screened without a case log."""
+    values, since = facts_at(spec, pupil, (), as_of, marks, calendar)
+    return Ctx(calendar, marks, as_of, values, since)
 
 
 def sorted_log(events: Sequence[CaseEvent]) -> list[CaseEvent]:
@@ -301,7 +368,8 @@ class _Pupil:
     def at(self, day: date) -> Ctx:
         ctx = self.cache.get(day)
         if ctx is None:
-            values, since = facts_at(self.spec, self.pupil, self.log, day)
+            values, since = facts_at(self.spec, self.pupil, self.log, day, self.marks,
+                                     self.calendar)
             ctx = self.cache[day] = Ctx(self.calendar, self.marks, day, values, since, self.log)
         return ctx
 
@@ -422,6 +490,7 @@ class _Replay:
         agenda += [(e.date, 1, i) for i, e in enumerate(self.log) if e.date <= self.as_of]
         agenda.sort()
         case: _Case | None = None
+        early: list[int] = []  # this procedure's events while no case was open
         for when, is_event, index in agenda:
             if case is not None:
                 case.escalate(when)
@@ -429,16 +498,41 @@ class _Replay:
             if not is_event or name in self.proc.opened_by:
                 if case is None:
                     case = _Case(self.proc, self.pupil, when)
+                    case = self._take_early(case, early)
+                    early = []
                 if is_event:
                     self.accepted.add(index)
             elif case is not None and name in self.proc.moves:
                 self._step(case, index)
-                if case.spec.final:
-                    self.cases.append(case.outcome(self.as_of))
-                    case = None
+                case = self._closed(case)
+            elif name in self.proc.moves:
+                early.append(index)
         if case is not None:
             case.escalate(self.as_of)
             self.cases.append(case.outcome(self.as_of))
+
+    def _closed(self, case: _Case) -> _Case | None:
+        if not case.spec.final:
+            return case
+        self.cases.append(case.outcome(self.as_of))
+        return None
+
+    def _take_early(self, case: _Case, early: list[int]) -> _Case | None:
+        """Events done in advance (within `done_in_advance` before the case opened) count as
+        done on the day it opens; one the opening state cannot take stays unexplained."""
+        start = advance_start(self.pupil.calendar, case.opened, self.pupil.spec.early)
+        for index in early:
+            event = self.log[index]
+            if event.date < start:
+                continue
+            for guard, target in case.spec.transitions.get(event.event, ()):
+                if guard is None or guard(self.pupil.at(event.date)):
+                    case.enter(target, case.opened, event.event)
+                    self.accepted.add(index)
+                    break
+            if case.spec.final:
+                return self._closed(case)
+        return case
 
     def _step(self, case: _Case, index: int) -> None:
         event = self.log[index]
@@ -473,6 +567,11 @@ class _Case:
         return shift_opt(self.pupil.calendar, self.entered, amount, self.spec.unit)
 
     def enter(self, target: str, when: date, trigger: str) -> None:
+        spec = self.spec
+        if spec.statutory and spec.escalate_to is None and trigger != "deadline":
+            self.violations += late(self.pupil.calendar, self.proc.id, spec.action or spec.title,
+                                    self.due(), when, spec.unit,
+                                    spec.clauses or self.proc.clauses, spec.id)
         for inv in self.proc.invariants:
             if inv.through in self.visited:
                 continue

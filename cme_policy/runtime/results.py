@@ -32,7 +32,7 @@ class Violation:
     """Something the case log shows was done wrongly or not at all."""
 
     procedure: str
-    kind: str  # illegal_event | no_open_case | deadline_missed | invariant
+    kind: str  # illegal_event | no_open_case | deadline_missed | invariant | late
     date: dt.date
     message: str
     state: str | None = None
@@ -46,6 +46,8 @@ class RuleOutcome:
     fires: bool
     onset: dt.date | None
     actions: tuple[Action, ...] = ()
+    violations: tuple[Violation, ...] = ()
+    """A statutory action done after its deadline (kind `late`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +84,18 @@ class PupilResult:
 
     @property
     def all_violations(self) -> tuple[Violation, ...]:
-        return self.violations + tuple(v for c in self.cases for v in c.violations)
+        late = tuple(v for r in self.rules for v in r.violations)
+        return late + self.violations + tuple(v for c in self.cases for v in c.violations)
 
     def state_of(self, procedure: str) -> str | None:
         states = [c.state for c in self.cases if c.procedure == procedure]
         return states[-1] if states else None
+
+
+def late_violation(source: str, action: str, due: dt.date, done_on: dt.date, late_by: int,
+                   unit: str, clauses: tuple[str, ...], state: str | None = None) -> Violation:
+    """A statutory action done after its deadline: a violation that says by how much, in the
+    deadline's own unit (both the interpreter and the generated checkers word it here)."""
+    return Violation(source, "late", done_on,
+                     f"'{action}' was done on {done_on.isoformat()}, {late_by} {unit} after "
+                     f"its deadline of {due.isoformat()}", state, None, clauses)

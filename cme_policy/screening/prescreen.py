@@ -160,10 +160,7 @@ class _Block:
             for part in parts[1:]:
                 out = joined(out, part)
             return out
-        if isinstance(expr, ast.Not):
-            if isinstance(expr.operand, ast.Compare):
-                inner = expr.operand
-                return self._compare(ast.Compare(NEGATED[inner.op], inner.left, inner.right))
+        if isinstance(expr, ast.Not):  # plain negation (true where a compared side is missing)
             return ~self.holds(expr.operand)
         if isinstance(expr, ast.Compare):
             return self._compare(expr)
@@ -217,9 +214,12 @@ class _Block:
         left, right = self.eval(e.left), self.eval(e.right)
         if e.op in ("==", "!=") and isinstance(right, _Const) and right.value is not None \
                 and not isinstance(left, _Const) and left.dtype == object:
-            # elementwise in C; None == value is False and None != value True, as `compare`
+            # elementwise in C; a comparison with a missing value is False, `!=` included
             same: Bools = np.asarray(left == right.value, dtype=bool)
-            return same if e.op == "==" else ~same
+            if e.op == "==":
+                return same
+            known: Bools = np.asarray(left != None, dtype=bool)  # noqa: E711 (elementwise)
+            return ~same & known
         return np.fromiter((compare(e.op, a, b) for a, b in zip(self._column(e.left),
                                                                  self._column(e.right))),
                            dtype=bool, count=self.n)
@@ -245,9 +245,11 @@ class _Block:
             raise _Unsupported("a collection that differs between pupils")
         items = collection.value
         assert isinstance(items, frozenset)
-        found = np.fromiter((v is not None and v in items for v in self._column(e.item)),
-                            dtype=bool, count=self.n)
-        return ~found if e.negated else found
+        if e.negated:  # a missing value is in no set, and not-in none either
+            return np.fromiter((v is not None and v not in items for v in self._column(e.item)),
+                               dtype=bool, count=self.n)
+        return np.fromiter((v is not None and v in items for v in self._column(e.item)),
+                           dtype=bool, count=self.n)
 
     def _arith(self, e: ast.Arith) -> Objects:
         """A date moved by a duration, per pupil (None stays None)."""

@@ -19,6 +19,7 @@ from types import ModuleType
 
 from cme_policy.runtime.calendar import SchoolCalendar
 from cme_policy.runtime.engine import evaluate, facts_at, sorted_log
+from cme_policy.runtime.facts import builtin_facts
 from cme_policy.runtime.pupil import CaseEvent, Pupil
 from cme_policy.runtime.readers import MarksRead
 from cme_policy.screening.prescreen import Prescreen, Prescreened, marks_grid
@@ -137,9 +138,12 @@ def _prescreened(work: ScreenWork,
         return None
     grid = marks_grid(work.marks.marks, [upn for upn, _ in pupils], work.calendar,
                       work.checkers.CODE_TABLE)
-    spec, as_of, events = work.checkers.POLICY, work.as_of, work.events
-    facts = [facts_at(spec, pupil, sorted_log(events[upn]), as_of)[0] if upn in events
-             else pupil.facts for upn, pupil in pupils]  # as the engine sees them on the day
+    spec, as_of, events, calendar = work.checkers.POLICY, work.as_of, work.events, work.calendar
+    table = work.checkers.CODE_TABLE
+    facts = [facts_at(spec, pupil, sorted_log(events[upn]), as_of,
+                      work.marks.for_pupil(upn, calendar, table), calendar)[0] if upn in events
+             else {**pupil.facts, **builtin_facts(pupil.facts, as_of)[0]}
+             for upn, pupil in pupils]  # as the engine sees them on the day
     return work.prescreen.block(facts, grid)
 
 

@@ -128,6 +128,8 @@ FACT = Obj("fact", {
     "label": _req(TEXT, "a noun phrase, or for a bool fact a sentence that is true when it holds"),
     "negated": _f(TEXT, "for a bool fact: the sentence when it does not hold"),
     "from": _f(TEXT, "where the value comes from: pupils, events or scenario"),
+    "lasts": _f(TEXT, "how long a value an event sets holds: until_present (until the pupil "
+                      "next attends) or a duration such as 10 school days"),
     "description": _f(TEXT),
 })
 EVENT = Obj("event", {

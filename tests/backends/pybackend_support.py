@@ -93,9 +93,12 @@ def histories(draw: Any, policy: m.Policy, calendar: SchoolCalendar,
     enums = {e.id: [x.id for x in e.members] for e in policy.enums}
     facts: dict[str, Any] = {}
     for fact in policy.facts:
-        if not draw(st.booleans()):
-            continue
-        if fact.type_name == "bool":
+        if fact.origin == "law" or not draw(st.booleans()):
+            continue  # the law's facts are worked out, never given
+        if fact.id == "date_of_birth":  # ages around 5 and 16 on the calendar's dates too
+            facts[fact.id] = draw(dates_between(first - dt.timedelta(days=17 * 366),
+                                                first - dt.timedelta(days=3 * 365)))
+        elif fact.type_name == "bool":
             facts[fact.id] = draw(st.booleans())
         elif fact.type_name == "date":
             facts[fact.id] = draw(dates_between(first, last))
@@ -127,9 +130,11 @@ def random_history(rng: random.Random, policy: m.Policy, calendar: SchoolCalenda
     enums = {e.id: [x.id for x in e.members] for e in policy.enums}
     facts: dict[str, Any] = {}
     for fact in policy.facts:
-        if rng.random() < 0.5:
-            continue
-        if fact.type_name == "bool":
+        if fact.origin == "law" or rng.random() < 0.5:
+            continue  # the law's facts are worked out, never given
+        if fact.id == "date_of_birth":  # ages around 5 and 16 on the calendar's dates too
+            facts[fact.id] = first - dt.timedelta(days=rng.randint(3 * 365, 17 * 366))
+        elif fact.type_name == "bool":
             facts[fact.id] = rng.random() < 0.5
         elif fact.type_name == "date":
             facts[fact.id] = first + dt.timedelta(days=rng.randint(0, span))

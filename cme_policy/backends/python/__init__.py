@@ -25,7 +25,9 @@ from cme_policy.expr.types import type_from_name
 from cme_policy.interpret.values import Dur, literal_value
 from cme_policy.interpret.world import fact_value
 from cme_policy.ir import model as m
+from cme_policy.ir.derived import early_window, rule_in_force, statutory_deadline
 from cme_policy.ir.measures import KINDS
+from cme_policy.runtime.facts import ATTENDING_CATEGORIES
 
 PACKAGE = "policy_checks"
 ROOT = f"python/{PACKAGE}"
@@ -110,11 +112,17 @@ class _Generator:
                        if isinstance(p.value, ast.DurationLit))
         sets = sorted((e.id, tuple((f, _constant(fact_value(v), uses)) for f, v in e.sets))
                       for e in self.policy.events if e.sets)
+        early = early_window(self.policy)
         return self.render(
             "inputs.py.j2", codes=[(c.code, c.category, c.possible)
                                    for c in self.policy.attendance_codes],
             params=params, param_units=units,
             facts=sorted((f.id, f.type_name) for f in self.policy.facts), event_sets=sets,
+            fact_scopes=sorted((f.id, _scope(f.lasts)) for f in self.policy.facts
+                               if f.lasts is not None),
+            attending=tuple(c.code for c in self.policy.attendance_codes
+                            if c.category in ATTENDING_CATEGORIES),
+            early=(early[0], early[1].value) if early else None,
             uses_dt="dt" in uses, uses_fraction="Fraction" in uses)
 
     # -- measures -------------------------------------------------------------------------------
@@ -135,7 +143,7 @@ class _Generator:
                 for a in x.args]
         ty, _ = py_type(KINDS[x.kind].result)
         result = f"{ty} | None" if x.kind == "days_since_last_present" else ty
-        body = _measure_body(x.kind, codes_name, [a for a, _ in args])
+        body = _measure_body(x.kind, codes_name, args)
         doc = f"Measure {x.id}: {x.label}."
         return {"func": func, "id": x.id, "codes_name": codes_name, "codes": x.codes, "args": args,
                 "result": result, "body": body, "kind": x.kind, "doc": doc,
@@ -145,8 +153,10 @@ class _Generator:
     def rules(self) -> str:
         comp = ExprCompiler(self.sym)
         entries = [self._rule(r, comp) for r in self.policy.rules]
-        engine = {"Ctx"} | {n for n in ("bool_op", "later", "latest", "today_compare", "shift",
-                                        "shift_opt", "status", "done") if n in comp.uses}
+        engine = {"Ctx"} | {n for n in ("bool_op", "later", "latest", "today_compare",
+                                        "not_today_compare", "shift", "shift_opt", "status",
+                                        "completed", "late", "in_force", "academic_year_start",
+                                        "term_start") if n in comp.uses}
         imports = ["import datetime as dt"] if entries else []
         if "Fraction" in comp.uses:
             imports.append("from fractions import Fraction")
@@ -165,24 +175,40 @@ class _Generator:
         func = self.rule_funcs[rule.id]
         held: list[str] = []
         _, since = comp.held(rule.when, held)
-        body, actions = [], []
+        body, actions, late = [], [], []
+        early = early_window(self.policy)
+        early_arg = repr((early[0], early[1].value)) if early else "None"
         for i, o in enumerate(rule.then):
-            due = "None"
+            due, unit = "None", "school days"
             if o.within is not None:
                 within = comp.value(o.within)
-                due = f"due_{i}"
+                due, unit = f"due_{i}", _unit(within)
                 body.append(f"{due} = {_shift(comp, 'onset', within)}")
             comp.uses.add("status")
-            done = "False"
+            done = "None"
             if o.done_by is not None:
-                comp.uses.add("done")
-                done = f"done(ctx, {o.done_by!r}, onset)"
+                comp.uses.add("completed")
+                done = f"done_{i}"
+                body.append(f"{done} = completed(ctx, {o.done_by!r}, onset, {early_arg})")
+            clauses = o.clauses or rule.clauses
             actions.append(
                 f"Action('rule', {rule.id!r}, {o.action!r}, {o.role!r}, {due}, "
-                f"status({due}, ctx.as_of, {done}), {o.clauses or rule.clauses!r}, "
+                f"status({due}, ctx.as_of, {'False' if done == 'None' else done + ' is not None'}), "
+                f"{clauses!r}, "
                 f"{o.source or rule.source!r})")
+            if statutory_deadline(self.policy, o.within) and done != "None":
+                comp.uses.add("late")
+                late.append(f"late(ctx.calendar, {rule.id!r}, {o.action!r}, {due}, {done}, "
+                            f"{unit!r}, {clauses!r})")
+        start, end = rule_in_force(self.policy, rule)
+        in_force = None
+        if start or end:
+            comp.uses.update(("in_force", "dt"))
+            in_force = (f"in_force(ctx.as_of, {date_code(start) if start else 'None'}, "
+                        f"{date_code(end) if end else 'None'})")
         doc = f"Rule {rule.id}: {rule.title} (clauses: {', '.join(rule.clauses)})."
         return {"id": rule.id, "func": func, "not_fired": "NOT_FIRED_" + func[5:].upper(),
+                "in_force": in_force, "late": late,
                 "onset_func": f"_onset_{func[5:]}", "doc": doc, "cond": comp.cond(rule.when),
                 "body": body, "actions": actions, "held": held,
                 "since": ("ctx.calendar.first_school_day" if since == "None"
@@ -213,7 +239,8 @@ class _Generator:
                 functions.append({"name": name, "result": "int | None", "code": within.text,
                                   "doc": f"Deadline of state {state.id}, in {_unit(within)}."})
                 entry.update(within=name, unit=_unit(within),
-                             escalate_to=state.deadline.escalate_to, action=state.deadline.action)
+                             escalate_to=state.deadline.escalate_to, action=state.deadline.action,
+                             statutory=statutory_deadline(self.policy, state.deadline.within))
             states.append(entry)
         imports = ["import datetime as dt"] if "dt" in comp.uses else []
         if "Fraction" in comp.uses:
@@ -280,8 +307,10 @@ _FAST_BODIES = {
         "    den = part.translate(ctx.marks.table.possible_flags).count(b'\\x01')",
         "value = Fraction(100 * num, den) if den else Fraction(0)"],
     "days_since_last_present": [
-        "pos = ctx.raw().translate({codes}.flags).rfind(b'\\x01', 0, 2 * ctx.days())",
-        "value = None if pos < 0 else (ctx.as_of - ctx.calendar.school_day_at(pos // 2)).days"],
+        "n = ctx.days()",
+        "pos = ctx.raw().translate({codes}.flags).rfind(b'\\x01', 0, 2 * n)",
+        "day = pos // 2 if pos >= 0 else rt.first_marked_day(ctx.marks.text, n)",
+        "value = None if day < 0 else (ctx.as_of - ctx.calendar.school_day_at(day)).days"],
     "oldest_unresolved": [
         "n = ctx.days()",
         "pos = ctx.raw().translate({codes}.flags).find(b'\\x01', 0, 2 * n)",
@@ -289,11 +318,37 @@ _FAST_BODIES = {
 }
 
 
-def _measure_body(kind: str, codes: str, args: list[str]) -> list[str]:
-    a0 = args[0] if args else ""
+_SINCE_BODIES = {
+    # The counts given a date (`rt.since_day` clips it to the calendar; a since date after
+    # the as-of date slices out nothing, so counts 0).
+    "count_sessions": [
+        "lo, hi = 2 * rt.since_day(ctx.calendar, {a0}), 2 * ctx.days()",
+        "value = ctx.raw()[lo:hi].translate({codes}.flags).count(b'\\x01')"],
+    "count_school_days": [
+        "lo, hi = 2 * rt.since_day(ctx.calendar, {a0}), 2 * ctx.days()",
+        "flags = ctx.raw()[lo:hi].translate({codes}.flags)",
+        ("value = (int.from_bytes(flags[::2], 'big') | int.from_bytes(flags[1::2], 'big'))"
+         ".bit_count()")],
+}
+
+
+def _measure_body(kind: str, codes: str, args: list[tuple[str, str]]) -> list[str]:
+    """The lines computing `value`; the argument's Python type chooses between a count's
+    window (int) and since-date (dt.date) forms."""
+    a0 = args[0][0] if args else ""
+    dated = bool(args) and args[0][1] == "dt.date"
+    lines = (_SINCE_BODIES if dated else {}).get(kind, _FAST_BODIES[kind])
     check = (f"if {a0} < 0:\n        raise ValueError(f'a window of {{{a0}}} school days is "
              f"negative')")
-    return [line.format(codes=codes, a0=a0, window_check=check) for line in _FAST_BODIES[kind]]
+    return [line.format(codes=codes, a0=a0, window_check=check) for line in lines]
+
+
+def _scope(lasts: str | ast.Expr | None) -> str:
+    """A fact's `lasts:` as the FactScope the runtime reads."""
+    if lasts == "until_present":
+        return "FactScope(until_present=True)"
+    assert isinstance(lasts, ast.DurationLit)
+    return f"FactScope(amount={lasts.amount!r}, unit={lasts.unit.value!r})"
 
 
 def _unit(code: Code) -> str:

@@ -24,6 +24,8 @@ from cme_policy.ir.measures import KINDS
 NEGATED = {">=": "<", ">": "<=", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
 FLIPPED = {">=": "<=", ">": "<", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
 NULLABLE_KINDS = frozenset({"days_since_last_present"})
+CALENDAR_DATES = ("academic_year_start", "term_start")
+"""Built-in dates from the calendar as of the date (`engine.academic_year_start`, …)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +94,7 @@ class ExprCompiler:
         if isinstance(e, ast.Name) and e.dotted in self.sym.facts and e.dotted not in self.sym.params \
                 and e.dotted not in self.sym.measures and e.dotted != "today":
             return f"(ctx.values.get({e.dotted!r}, {self._fact_default(e.dotted)}) {test})"
-        code = self.value(e)
-        if code.ty == "bool" and not code.nullable:
-            return f"(not {code.text})" if negate else code.text
-        return f"({code.text} {test})"
+        return _truth(self.value(e), negate)
 
     def value(self, e: ast.Expr) -> Code:
         method = getattr(self, f"v_{type(e).__name__}")
@@ -124,6 +123,9 @@ class ExprCompiler:
         if name == "today":
             self.uses.add("dt")
             return Code("ctx.as_of", "dt.date")
+        if name in CALENDAR_DATES:
+            self.uses.update(("dt", name))
+            return Code(f"{name}(ctx.calendar, ctx.as_of)", "dt.date")
         if name in self.sym.params:
             return self.value(self.sym.params[name])
         if name in self.sym.measures:
@@ -147,16 +149,25 @@ class ExprCompiler:
         return Code(f"frozenset(({inner}))", f"frozenset[{elem}]")
 
     def v_Not(self, e: ast.Not) -> Code:
+        """Plain negation: `not (a op b)` is true where a side is missing (semantics.md)."""
         if isinstance(e.operand, ast.Compare):
             c = e.operand
-            return self.value(ast.Compare(NEGATED[c.op], c.left, c.right))
-        if isinstance(e.operand, ast.In):
-            i = e.operand
-            return self.value(ast.In(i.item, i.collection, not i.negated))
+            if not (self.value(c.left).nullable or self.value(c.right).nullable):
+                return self.value(ast.Compare(NEGATED[c.op], c.left, c.right))
         return Code(self.cond(e.operand, negate=True), "bool")
 
     def v_BoolOp(self, e: ast.BoolOp) -> Code:
-        return Code("(" + f" {e.op} ".join(self.cond(o) for o in e.operands) + ")", "bool")
+        """Constant parts (a bool parameter) folded: `False and x` is `False`, `True and x`
+        is `x`, and the same the other way for `or`."""
+        decisive, neutral = ("True", "False") if e.op == "or" else ("False", "True")
+        parts = [c for c in (self.cond(o) for o in e.operands) if c != neutral]
+        if decisive in parts:
+            return Code(decisive, "bool")
+        if not parts:
+            return Code(neutral, "bool")
+        if len(parts) == 1:
+            return Code(parts[0], "bool")
+        return Code("(" + f" {e.op} ".join(parts) + ")", "bool")
 
     def v_Compare(self, e: ast.Compare) -> Code:
         op, left, right = e.op, e.left, e.right
@@ -173,14 +184,13 @@ class ExprCompiler:
         return Code(self.compare(op, self.value(left), self.value(right)), "bool")
 
     def v_In(self, e: ast.In) -> Code:
+        """`x in S` and `x not in S` are both false where x is missing."""
         item, coll = self.value(e.item), self.value(e.collection)
-        if item.nullable:
-            t = self.fresh()
-            found = f"(({t} := {item.text}) is not None and {t} in {coll.text})"
-        else:
-            op = "not in" if e.negated else "in"
+        op = "not in" if e.negated else "in"
+        if not item.nullable:
             return Code(f"({item.text} {op} {coll.text})", "bool")
-        return Code(f"(not {found})" if e.negated else found, "bool")
+        t = self.fresh()
+        return Code(f"(({t} := {item.text}) is not None and {t} {op} {coll.text})", "bool")
 
     def v_Arith(self, e: ast.Arith) -> Code:
         return self.arith(e.op, self.value(e.left), self.value(e.right))
@@ -190,8 +200,8 @@ class ExprCompiler:
 
     # -- shared pieces ----------------------------------------------------------------------------
     def compare(self, op: str, a: Code, b: Code) -> str:
-        """`a op b` where a missing value satisfies no comparison but `!=` (semantics.md)."""
-        if op == "!=" or not (a.nullable or b.nullable) or (op == "==" and not (a.nullable and b.nullable)):
+        """`a op b`, false where either side is missing, `!=` included (semantics.md)."""
+        if not (a.nullable or b.nullable) or (op == "==" and not (a.nullable and b.nullable)):
             return f"({a.text} {op} {b.text})"
         parts, left, right = [], a.text, b.text
         if a.nullable:
@@ -267,15 +277,14 @@ class ExprCompiler:
                     self._latest([s for _, s in items], out))
         if isinstance(e, ast.Not):
             if isinstance(e.operand, ast.Compare):
-                c = e.operand
-                return self.held(ast.Compare(NEGATED[c.op], c.left, c.right), out)
+                return self._held_not_compare(e.operand, out)
             operand, since = self.held(e.operand, out)
-            return self._bind(Code(f"({operand.text} is not True)", "bool"), out), since
+            return self._bind(Code(_truth(operand, negate=True), "bool"), out), since
         if isinstance(e, ast.BoolOp):
             parts = [self.held(o, out) for o in e.operands]
             v, s = self.fresh("_v"), self.fresh("_s")
             self.uses.add("bool_op")
-            pairs = "".join(f"({c.text} is True, {since}), " for c, since in parts)
+            pairs = "".join(f"({_truth(c)}, {since}), " for c, since in parts)
             out.append(f"{v}, {s} = bool_op({e.op == 'or'!r}, ({pairs}))")
             return Code(v, "bool"), s
         if isinstance(e, ast.Compare):
@@ -299,7 +308,31 @@ class ExprCompiler:
             return self._bind(self.value(e), out), f"ctx.since.get({name!r})"
         if name in self.sym.measures:
             return self._bind(self.value(e), out), "None"
+        if name in CALENDAR_DATES:
+            value = self._bind(self.value(e), out)
+            return value, value.text
         return self.value(e), "None"
+
+    def _held_not_compare(self, c: ast.Compare, out: list[str]) -> tuple[Code, str]:
+        """`not (a op b)`: the opposite comparison, or true since the missing side's date
+        where a side is missing."""
+        if not (self.value(c.left).nullable or self.value(c.right).nullable):
+            return self.held(ast.Compare(NEGATED[c.op], c.left, c.right), out)
+        (a, s1), (b, s2) = self.held(c.left, out), self.held(c.right, out)
+        missing = self._bind(Code(f"({a.text} is None or {b.text} is None)", "bool"), out)
+        sides = self._latest([s1, s2], out)
+        v, s = self.fresh("_v"), self.fresh("_s")
+        self.uses.add("dt")
+        out.append(f"{v}: bool")
+        out.append(f"{s}: dt.date | None")
+        out.append(f"if {missing.text}:")
+        out.append(f"    {v}, {s} = True, {sides}")
+        out.append("else:")
+        inner: list[str] = []
+        holds, since = self.held(ast.Compare(NEGATED[c.op], c.left, c.right), inner)
+        out += [f"    {line}" for line in inner]
+        out.append(f"    {v}, {s} = {holds.text}, {since}")
+        return Code(v, "bool"), s
 
     def _held_compare(self, e: ast.Compare, out: list[str]) -> tuple[Code, str]:
         op, left, right = e.op, e.left, e.right
@@ -346,6 +379,15 @@ class ExprCompiler:
         name = self.fresh("_s")
         out.append(f"{name} = latest({', '.join(real)})")
         return name
+
+
+def _truth(code: Code, negate: bool = False) -> str:
+    """`value is True` (or its negation); a plain bool needs no test, a literal is folded."""
+    if code.text in ("True", "False"):
+        return repr((code.text == "True") != negate)
+    if code.ty == "bool" and not code.nullable:
+        return f"(not {code.text})" if negate else code.text
+    return f"({code.text} {'is not True' if negate else 'is True'})"
 
 
 def _is_today(e: ast.Expr) -> bool:
