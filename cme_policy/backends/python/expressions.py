@@ -319,7 +319,8 @@ class ExprCompiler:
         if not (self.value(c.left).nullable or self.value(c.right).nullable):
             return self.held(ast.Compare(NEGATED[c.op], c.left, c.right), out)
         (a, s1), (b, s2) = self.held(c.left, out), self.held(c.right, out)
-        missing = self._bind(Code(f"({a.text} is None or {b.text} is None)", "bool"), out)
+        tests = " or ".join(f"{x.text} is None" for x in (a, b) if x.nullable)
+        missing = self._bind(Code(f"({tests})", "bool"), out)
         sides = self._latest([s1, s2], out)
         v, s = self.fresh("_v"), self.fresh("_s")
         self.uses.add("dt")
