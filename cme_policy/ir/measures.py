@@ -31,6 +31,9 @@ KINDS: dict[str, MeasureKind] = {k.name: k for k in (
                 "sessions with one of the codes as a share of possible sessions since a date"),
     MeasureKind("days_since_last_present", DurationT(Unit.DAYS), (), True,
                 "calendar days since the last session with one of the (present) codes"),
+    MeasureKind("school_days_since_last_present", SCHOOL_DAYS, (), True,
+                "school days since the last session with one of the (present) codes; "
+                "weekends and holidays do not count"),
     MeasureKind("oldest_unresolved", SCHOOL_DAYS, (), True,
                 "school days since the oldest session still carrying one of the codes (e.g. N)"),
 )}

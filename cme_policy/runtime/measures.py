@@ -45,6 +45,8 @@ __all__ = [
     "oldest_unresolved",
     "oldest_unresolved_onset",
     "school_days_around",
+    "school_days_since_last_present",
+    "school_days_since_last_present_onset",
     "share_of_possible_sessions",
     "share_of_possible_sessions_onset",
     "since_day",
@@ -521,11 +523,7 @@ def days_since_last_present_onset(
     k = least_value(op, threshold)
     if last is not None and k is not None and k >= 1:
         return calendar.school_day_on_or_after(last + timedelta(days=k))
-    present = _day_any(flags, 0, n)
-    first = first_marked_day(marks.text, n)
-    if first >= 0 and not present[first]:  # counted from like a present day, until one
-        present = present[:first] + _ONE + present[first + 1:]
-    failed = _last_failure(holds, _since_backwards(calendar, present), n)
+    failed = _last_failure(holds, _since_backwards(calendar, _counted_from(marks, flags, n)), n)
     return _onset_after(calendar, as_of, n, failed)
 
 
@@ -541,6 +539,65 @@ def _since_backwards(calendar: SchoolCalendar, present: bytes) -> Iterator[int |
         else:
             yield (calendar.school_day_at(i) - calendar.school_day_at(last)).days
         i -= 1
+
+
+def _counted_from(marks: PupilMarks, flags: bytes, n: int) -> bytes:
+    """One 0/1 byte per school day before day n: 1 on the days a days-since counts from, the
+    present days and, until the pupil is first present, their first marked day."""
+    present = _day_any(flags, 0, n)
+    first = first_marked_day(marks.text, n)
+    if first >= 0 and not present[first]:  # counted from like a present day, until one
+        present = present[:first] + _ONE + present[first + 1:]
+    return present
+
+
+# -- school_days_since_last_present -------------------------------------------------------------
+
+
+def school_days_since_last_present(
+    marks: PupilMarks, calendar: SchoolCalendar, codes: Codes, as_of: date
+) -> int | None:
+    """School days from the day `days_since_last_present` counts from to as_of:
+    `calendar.school_days_between(day, as_of)`, the school days in (day, as_of], so weekends,
+    holidays, INSET and closure days do not count; None if the pupil has no mark at all."""
+    cs = _codes(marks, calendar, codes)
+    n = _days_upto(calendar, as_of)
+    day = _anchor_day(marks, _flags(marks, cs.flags), n)
+    return None if day < 0 else n - 1 - day
+
+
+def school_days_since_last_present_onset(
+    marks: PupilMarks, calendar: SchoolCalendar, codes: Codes, as_of: date,
+    op: str, threshold: int,
+) -> date | None:
+    """Onset of `school_days_since op threshold`: for `>= k`, the k-th school day after the
+    day counted from (last present, else first marked). The value is 0 on that day and rises
+    by one each school day after it."""
+    cs = _codes(marks, calendar, codes)
+    holds = _condition(op, threshold)
+    n = _days_upto(calendar, as_of)
+    flags = _flags(marks, cs.flags)
+    anchor = _anchor_day(marks, flags, n)
+    if not holds(None if anchor < 0 else n - 1 - anchor):
+        return None
+    k = least_value(op, threshold)
+    if anchor >= 0 and k is not None and k >= 1:
+        return calendar.school_day_at(anchor + k)  # add_school_days(anchor's date, k)
+    failed = _last_failure(holds, _school_since_backwards(_counted_from(marks, flags, n)), n)
+    return _onset_after(calendar, as_of, n, failed)
+
+
+def _school_since_backwards(present: bytes) -> Iterator[int | None]:
+    """School days since the last present day, on each school day, latest first: one rfind
+    per present day, so O(days) overall; None before the first."""
+    i = len(present) - 1
+    while i >= 0:
+        last = present.rfind(1, 0, i + 1)
+        if last < 0:
+            yield from repeat(None, i + 1)
+            return
+        yield from range(i - last, -1, -1)
+        i = last - 1
 
 
 # -- oldest_unresolved --------------------------------------------------------------------------

@@ -130,14 +130,19 @@ class Block:
         return np.where(failed.any(axis=1), last, -1)
 
     def onset_after(self, failed: Ints) -> Ints:
-        """The school day after the last failure (`_onset_after`)."""
+        """The school day after the last failure (`_onset_after`); -1 where that is past the
+        calendar's last school day (`Kind.onset` refuses it in the rows where the comparison
+        holds, and the others have no onset anyway)."""
         after = failed + 1
         inside = after < self.days
         if inside.all():
             return after
         if self._after_as_of is None:
-            self._after_as_of = self.calendar.school_day_index(
-                self.calendar.school_day_on_or_after(self.as_of))
+            try:
+                self._after_as_of = self.calendar.school_day_index(
+                    self.calendar.school_day_on_or_after(self.as_of))
+            except CalendarError:  # as of a date after the calendar's last school day
+                self._after_as_of = -1
         return np.where(inside, after, self._after_as_of)
 
 
@@ -314,6 +319,27 @@ class DaysSincePresent(Kind):
         return block.onset_after(block.last_false(tests))
 
 
+class SchoolDaysSincePresent(DaysSincePresent):
+    """Counted from the same day as `DaysSincePresent`, in school days: the school days in
+    (that day, as of], so weekends and holidays do not count."""
+
+    def value(self, block: Block, codes: CodeSet, *args: object) -> Values:
+        last = self._last(block, codes)
+        return Values(block.days - 1 - last, last < 0)
+
+    def _onset(self, block: Block, codes: CodeSet, args: tuple[object, ...], op: str,
+               threshold: object) -> Ints:
+        least = least_value(op, threshold)
+        if least is not None and least >= 1:  # the k-th school day after the day counted from
+            return np.maximum(self._last(block, codes), 0) + least
+        # as for days since: the first marked day counts as a present day
+        first = _first_marked(block.grid)
+        present = block.day_any(codes.flags) | (block.index == first[:, None])
+        last_seen = np.maximum.accumulate(np.where(present, block.index, -1), axis=1)
+        tests = (last_seen >= 0) & OPS[op](block.index - last_seen, threshold)
+        return block.onset_after(block.last_false(tests))
+
+
 def _first_marked(grid: Grid) -> Ints:
     """Per row of marks, the first school day with a mark in either session, or -1."""
     marked = grid != ord(NO_MARK)
@@ -358,5 +384,6 @@ KINDS: dict[str, Kind] = {
     "count_school_days": CountSchoolDays(),
     "share_of_possible_sessions": Share(),
     "days_since_last_present": DaysSincePresent(),
+    "school_days_since_last_present": SchoolDaysSincePresent(),
     "oldest_unresolved": OldestUnresolved(),
 }

@@ -21,6 +21,8 @@ from cme_policy.runtime.marks import CodeTable, PupilMarks, UnknownCode
 
 ROOT = Path(__file__).resolve().parents[2]
 CALENDAR = load_calendar(Path(__file__).parent / "fixtures" / "leicester-2025-26.yaml")
+# two academic years (2025-26, 2026-27) with INSET days and closures: docs/calendar.md
+TWO_YEARS = load_calendar(Path(__file__).parent / "fixtures" / "example-2025-27.yaml")
 with open(ROOT / "policy" / "attendance-codes.yaml", encoding="utf-8") as _handle:
     CODES: dict[str, Any] = yaml.safe_load(_handle)["attendance_codes"]
 TABLE = CodeTable.from_entries((c, v["category"], v["possible"]) for c, v in CODES.items())
@@ -331,6 +333,119 @@ def test_a_pupil_first_marked_in_the_afternoon_is_counted_from_that_day() -> Non
 
 
 # --------------------------------------------------------------------------------------
+# School days since last present: holidays do not count
+# --------------------------------------------------------------------------------------
+
+
+def test_school_days_since_last_present_skips_half_term() -> None:
+    # Mon 20 - Fri 24 Oct 2025, present until the AM of Fri 24; half term 27-31 Oct; then
+    # absent on Mon 3 and Tue 4 Nov
+    marks = compact("2025-10-20", "/\\ /\\ /\\ /\\ /N NN NN")
+    assert m.school_days_since_last_present(marks, CALENDAR, PRESENT, d("2025-10-24")) == 0
+    # Sat 25 Oct and all of half term: no school day after Fri 24 Oct yet
+    for as_of in ("2025-10-25", "2025-10-27", "2025-10-31", "2025-11-02"):
+        assert m.school_days_since_last_present(marks, CALENDAR, PRESENT, d(as_of)) == 0
+    # Mon 3 Nov is the first school day after 24 Oct (10 calendar days), Tue 4 Nov the second
+    assert m.school_days_since_last_present(marks, CALENDAR, PRESENT, d("2025-11-03")) == 1
+    assert m.school_days_since_last_present(marks, CALENDAR, PRESENT, d("2025-11-04")) == 2
+    assert m.days_since_last_present(marks, CALENDAR, PRESENT, d("2025-11-04")) == 11
+    # never L: counted from the first mark, Mon 20 Oct: 21, 22, 23, 24 Oct, 3, 4 Nov
+    assert m.school_days_since_last_present(marks, CALENDAR, ["L"], d("2025-11-04")) == 6
+    assert m.school_days_since_last_present(marks, CALENDAR, ["L"], d("2025-10-17")) is None
+    # >= 2: the second school day after 24 Oct, Tue 4 Nov (calendar days: 3 Nov already)
+    assert m.school_days_since_last_present_onset(
+        marks, CALENDAR, PRESENT, d("2025-11-04"), ">=", 2) == d("2025-11-04")
+    assert m.school_days_since_last_present_onset(
+        marks, CALENDAR, PRESENT, d("2025-11-03"), ">=", 2) is None
+    # > 4 on the never-L count: 5 school days after Mon 20 Oct is Mon 3 Nov
+    assert m.school_days_since_last_present_onset(
+        marks, CALENDAR, ["L"], d("2025-11-04"), ">", 4) == d("2025-11-03")
+    # < 1 held from Mon 20 Oct (present every day, value 0) through half term to Sun 2 Nov
+    assert m.school_days_since_last_present_onset(
+        marks, CALENDAR, PRESENT, d("2025-11-02"), "<", 1) == d("2025-10-20")
+    assert m.school_days_since_last_present_onset(
+        marks, CALENDAR, PRESENT, d("2025-11-03"), "<", 1) is None
+
+
+def test_the_summer_holiday_is_not_out_of_education() -> None:
+    # present every session Mon 13 - Tue 21 July 2026, the last day of the summer term; the
+    # autumn term of 2026-27 starts Tue 1 Sep with two INSET days, so school resumes Thu 3
+    # Sep, and the pupil is absent from then on
+    marks = compact("2026-07-13", days("/\\", 7) + " " + days("NN", 25), TWO_YEARS)
+    assert marks.code_at(d("2026-07-21"), "PM") == "\\"
+    assert marks.code_at(d("2026-09-03"), "AM") == "N"
+
+    def school(as_of: str) -> int | None:
+        return m.school_days_since_last_present(marks, TWO_YEARS, PRESENT, d(as_of))
+
+    def onset(as_of: str, op: str, k: int) -> date | None:
+        return m.school_days_since_last_present_onset(marks, TWO_YEARS, PRESENT, d(as_of), op, k)
+
+    assert school("2026-07-21") == 0
+    # 31 Aug is 41 calendar days after 21 Jul, in the old academic year: 0 school days
+    assert m.days_since_last_present(marks, TWO_YEARS, PRESENT, d("2026-08-31")) == 41
+    assert school("2026-08-31") == 0
+    assert school("2026-09-01") == 0  # the new year, but an INSET day
+    assert school("2026-09-02") == 0  # INSET
+    assert school("2026-09-03") == 1  # Thu: the first school day since 21 Jul
+    assert school("2026-09-04") == 2  # Fri
+    assert school("2026-09-06") == 2  # Sun
+    assert school("2026-09-07") == 3  # Mon
+    # four weeks in calendar days was met when school resumed...
+    assert m.days_since_last_present_onset(
+        marks, TWO_YEARS, PRESENT, d("2026-09-03"), ">=", 28) == d("2026-09-03")
+    # ...20 school days is not: 3, 4 Sep (2), 7-11 (7), 14-18 (12), 21-25 (17), 28, 29, 30 (20)
+    assert onset("2026-09-29", ">=", 20) is None
+    assert school("2026-09-29") == 19
+    for as_of in ("2026-09-30", "2026-10-01", "2026-10-03"):  # 3 Oct: Saturday
+        assert onset(as_of, ">=", 20) == d("2026-09-30")
+        assert onset(as_of, ">", 19) == d("2026-09-30")
+    assert TWO_YEARS.add_school_days(d("2026-07-21"), 20) == d("2026-09-30")
+    # `< 20` held from the first mark (13 Jul, value 0; None before it) to Tue 29 Sep
+    assert onset("2026-09-29", "<", 20) == d("2026-07-13")
+    assert onset("2026-08-31", "<", 1) == d("2026-07-13")
+    # `== 0` as of 31 Aug: every school day from the first mark on
+    assert onset("2026-08-31", "==", 0) == d("2026-07-13")
+    assert onset("2026-09-04", "==", 2) == d("2026-09-04")
+
+
+def test_a_pupil_never_present_counts_school_days_from_their_first_mark() -> None:
+    # on roll from Thu 3 Sep 2026, never present
+    marks = compact("2026-09-03", days("NG", 25), TWO_YEARS)
+    assert m.school_days_since_last_present(marks, TWO_YEARS, PRESENT, d("2026-09-02")) is None
+    assert m.school_days_since_last_present(marks, TWO_YEARS, PRESENT, d("2026-09-03")) == 0
+    assert m.school_days_since_last_present(marks, TWO_YEARS, PRESENT, d("2026-09-07")) == 2
+    # 20 school days after 3 Sep: 4 (1), 7-11 (6), 14-18 (11), 21-25 (16), 28 Sep-1 Oct (20)
+    assert m.school_days_since_last_present_onset(
+        marks, TWO_YEARS, PRESENT, d("2026-10-02"), ">=", 20) == d("2026-10-01")
+    # None satisfies no comparison, not even `< 20` or `!= 0`
+    for op in OPS:
+        assert m.school_days_since_last_present_onset(
+            marks, TWO_YEARS, PRESENT, d("2026-09-02"), op, 20) is None
+    assert m.school_days_since_last_present_onset(
+        marks, TWO_YEARS, PRESENT, d("2026-09-30"), "<", 20) == d("2026-09-03")
+
+
+def test_closures_and_a_first_mark_in_the_afternoon_do_not_count() -> None:
+    # present Fri 30 Jan 2026; Mon 2 and Tue 3 Feb closed for snow; absent from Wed 4 Feb
+    marks = compact("2026-01-29", "/\\ /\\ NN NN", TWO_YEARS)
+    assert m.school_days_since_last_present(marks, TWO_YEARS, PRESENT, d("2026-02-03")) == 0
+    assert m.school_days_since_last_present(marks, TWO_YEARS, PRESENT, d("2026-02-04")) == 1
+    assert m.days_since_last_present(marks, TWO_YEARS, PRESENT, d("2026-02-04")) == 5
+    # no AM mark on Mon 8 Sep 2025, N in the PM, absent to Fri 12, present Mon 15 Sep
+    marks = compact("2025-09-08", "-N NN NN NN NN /\\ NN")
+    assert m.school_days_since_last_present(marks, CALENDAR, PRESENT, d("2025-09-12")) == 4
+    assert m.school_days_since_last_present(marks, CALENDAR, PRESENT, d("2025-09-16")) == 1
+    # values from Mon 8: 0, 1, 2, 3, 4, then 0 (Mon 15), 1 (Tue 16); `!= 2` last failed Wed 10
+    assert m.school_days_since_last_present_onset(
+        marks, CALENDAR, PRESENT, d("2025-09-16"), "!=", 2) == d("2025-09-11")
+    assert m.school_days_since_last_present_onset(
+        marks, CALENDAR, PRESENT, d("2025-09-16"), "<=", 1) == d("2025-09-15")
+    assert m.school_days_since_last_present_onset(
+        marks, CALENDAR, PRESENT, d("2025-09-12"), ">=", 3) == d("2025-09-11")
+
+
+# --------------------------------------------------------------------------------------
 # Errors
 # --------------------------------------------------------------------------------------
 
@@ -425,6 +540,16 @@ def naive_since(model: Model, codes: list[str], as_of: date) -> int | None:
     return (as_of - marked[0]).days if marked else None
 
 
+def naive_school_since(model: Model, codes: list[str], as_of: date,
+                       calendar: SchoolCalendar = CALENDAR) -> int | None:
+    """School days in (the day counted from, as_of], counted by the calendar: the day is
+    `naive_since`'s (the last present day, else the first marked day)."""
+    seen = [x for (x, _), code in model.items() if x <= as_of and code in codes]
+    marked = [x for x, _ in model if x <= as_of]
+    day = max(seen) if seen else min(marked) if marked else None
+    return None if day is None else calendar.school_days_between(day, as_of)
+
+
 def naive_oldest(model: Model, codes: list[str], as_of: date) -> int:
     seen = [x for x in upto(as_of) for s in ("AM", "PM") if model.get((x, s)) in codes]
     return CALENDAR.school_days_between(seen[0], as_of) if seen else 0
@@ -457,6 +582,8 @@ def test_measures_agree_with_a_naive_model(
             model, codes, as_of, since)
     assert m.days_since_last_present(marks, CALENDAR, PRESENT, as_of) == naive_since(
         model, PRESENT, as_of)
+    assert m.school_days_since_last_present(marks, CALENDAR, PRESENT, as_of) == (
+        naive_school_since(model, PRESENT, as_of))
     assert m.oldest_unresolved(marks, CALENDAR, ["N"], as_of) == naive_oldest(model, ["N"], as_of)
 
 
@@ -502,6 +629,10 @@ def kinds(window: int, since: date, count_since: date) -> list[Kind]:
         Kind("days_since_last_present",
              lambda p, a: m.days_since_last_present(p, CALENDAR, PRESENT, a),
              lambda p, a, op, t: m.days_since_last_present_onset(p, CALENDAR, PRESENT, a, op, t)),
+        Kind("school_days_since_last_present",
+             lambda p, a: m.school_days_since_last_present(p, CALENDAR, PRESENT, a),
+             lambda p, a, op, t: m.school_days_since_last_present_onset(
+                 p, CALENDAR, PRESENT, a, op, t)),
         Kind("oldest_unresolved",
              lambda p, a: m.oldest_unresolved(p, CALENDAR, ["N"], a),
              lambda p, a, op, t: m.oldest_unresolved_onset(p, CALENDAR, ["N"], a, op, t)),
@@ -567,3 +698,59 @@ def test_onset_is_stable_while_the_condition_holds(
                 if previous is not None:
                     assert onset == previous, (kind.name, as_of)
             previous = onset
+
+
+# --------------------------------------------------------------------------------------
+# School days since last present across two academic years (the summer holiday)
+# --------------------------------------------------------------------------------------
+
+TWO_YEARS_DAYS = list(TWO_YEARS.school_days(TWO_YEARS.first_school_day, TWO_YEARS.last_school_day))
+SUMMER_END = TWO_YEARS_DAYS.index(d("2026-07-21"))  # the last school day of 2025-26
+
+
+@st.composite
+def two_year_pupils(draw: st.DrawFn) -> tuple[PupilMarks, Model, date]:
+    """Marks on the two-year calendar, often around the summer holiday, sometimes never
+    present (no present code in the pool) or unmarked until late, and an as-of date that is
+    often in the holiday or just after it."""
+    pool = draw(st.lists(st.sampled_from(POOL), min_size=1, max_size=4, unique=True))
+    first = draw(st.one_of(st.integers(0, len(TWO_YEARS_DAYS) - 1),
+                           st.integers(SUMMER_END - 15, SUMMER_END + 3)))
+    count = draw(st.integers(0, min(60, len(TWO_YEARS_DAYS) - first)))
+    pairs = draw(st.lists(st.tuples(st.sampled_from(pool), st.sampled_from(pool)),
+                          min_size=count, max_size=count))
+    text = " ".join("".join(c if len(c) == 1 else f"[{c}]" for c in pair) for pair in pairs)
+    marks = PupilMarks.from_compact(TWO_YEARS, TABLE, TWO_YEARS_DAYS[first], text)
+    model = {
+        (TWO_YEARS_DAYS[first + i], s): code
+        for i, pair in enumerate(pairs) for s, code in zip(("AM", "PM"), pair) if code != "-"
+    }
+    near = TWO_YEARS_DAYS[first] + timedelta(days=draw(st.integers(-3, 90)))
+    as_of = draw(st.one_of(st.dates(d("2025-09-01"), d("2027-08-31")),
+                           st.dates(d("2026-07-15"), d("2026-10-15")), st.just(near)))
+    return marks, model, min(max(as_of, d("2025-09-01")), d("2027-08-31"))
+
+
+def naive_school_since_onset(model: Model, as_of: date, op: str, threshold: int) -> date | None:
+    """Evaluate `naive_school_since` on every school day up to as_of."""
+    if not holds(naive_school_since(model, PRESENT, as_of, TWO_YEARS), op, threshold):
+        return None
+    onset = TWO_YEARS.school_day_on_or_after(as_of) if as_of < TWO_YEARS.last_school_day else None
+    for x in reversed([x for x in TWO_YEARS_DAYS if x <= as_of]):
+        if not holds(naive_school_since(model, PRESENT, x, TWO_YEARS), op, threshold):
+            break
+        onset = x
+    return onset
+
+
+@settings(max_examples=150, deadline=None)
+@given(two_year_pupils(), st.sampled_from(OPS), st.one_of(st.integers(-1, 5), st.integers(-1, 60)))
+def test_school_days_since_across_the_summer_agrees_with_the_naive_oracle(
+    pupil: tuple[PupilMarks, Model, date], op: str, threshold: int,
+) -> None:
+    marks, model, as_of = pupil
+    assert m.school_days_since_last_present(marks, TWO_YEARS, PRESENT, as_of) == (
+        naive_school_since(model, PRESENT, as_of, TWO_YEARS))
+    assert m.school_days_since_last_present_onset(
+        marks, TWO_YEARS, PRESENT, as_of, op, threshold) == naive_school_since_onset(
+        model, as_of, op, threshold)

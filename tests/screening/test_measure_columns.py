@@ -24,6 +24,7 @@ from cme_policy.screening.measure_columns import KINDS, Block, NotCovered
 
 ROOT = Path(__file__).resolve().parents[2]
 CALENDAR = load_calendar(ROOT / "tests" / "runtime" / "fixtures" / "leicester-2025-26.yaml")
+TWO_YEARS = load_calendar(ROOT / "tests" / "runtime" / "fixtures" / "example-2025-27.yaml")
 with open(ROOT / "policy" / "attendance-codes.yaml", encoding="utf-8") as _handle:
     CODES: dict[str, Any] = yaml.safe_load(_handle)["attendance_codes"]
 TABLE = CodeTable.from_entries((c, v["category"], v["possible"]) for c, v in CODES.items())
@@ -40,7 +41,7 @@ def _dates_in_year() -> st.SearchStrategy[date]:
 
 
 @st.composite
-def pupils(draw: st.DrawFn) -> list[str]:
+def pupils(draw: st.DrawFn, sessions: int = SESSIONS) -> list[str]:
     """A few mark strings built from runs, so that long stretches of one code occur. A row
     may start unmarked (up to wholly unmarked) and draw from a few codes only, so rows never
     present, and rows with no mark at all, occur."""
@@ -48,11 +49,11 @@ def pupils(draw: st.DrawFn) -> list[str]:
     for _ in range(draw(st.integers(1, 6))):
         alphabet = draw(st.one_of(st.just(ALPHABET), st.lists(st.sampled_from(ALPHABET),
                                                               min_size=1, max_size=3, unique=True)))
-        text = [NO_MARK] * draw(st.one_of(st.just(0), st.integers(0, SESSIONS)))
-        while len(text) < SESSIONS:
+        text = [NO_MARK] * draw(st.one_of(st.just(0), st.integers(0, sessions)))
+        while len(text) < sessions:
             char = draw(st.sampled_from(alphabet))
             text += [char] * draw(st.integers(1, 60))
-        rows.append("".join(text[:SESSIONS]))
+        rows.append("".join(text[:sessions]))
     return rows
 
 
@@ -178,3 +179,85 @@ def test_counts_since_a_date(kind: str) -> None:
     # sessions 0, 1, 1, 1, 3 and days 0, 1, 1, 1, 2 from Fri 5: equal to today's only on Thu 11
     onsets = count.onset(block, unauthorised, (date(2025, 9, 5),), "==", 3 if sessions else 2)
     assert onsets.tolist() == [CALENDAR.school_day_index(date(2025, 9, 11)), -1]
+
+
+def _school_days_since_rows_match(calendar: Any, texts: list[str], as_of: date, codes: Any,
+                                  op: str, threshold: int) -> None:
+    """The block's school days since last present, value and onset, against the runtime's."""
+    since = KINDS["school_days_since_last_present"]
+    try:
+        block = Block(_grid(texts), calendar, TABLE, as_of)
+    except NotCovered:
+        assert rt.school_days_around(calendar, as_of)[1] == 0
+        return
+    values = since.value(block, codes).python()
+    onsets = since.onset(block, codes, (), op, threshold).tolist()
+    for text, value, onset in zip(texts, values, onsets):
+        marks = PupilMarks(calendar, TABLE, text)
+        assert value == rt.school_days_since_last_present(marks, calendar, codes, as_of)
+        expected = rt.school_days_since_last_present_onset(marks, calendar, codes, as_of, op,
+                                                           threshold)
+        assert (None if onset < 0 else calendar.school_day_at(onset)) == expected
+
+
+PRESENT_CODES = [["/", "\\", "L"], ["/"], ["N"], ["/", "\\", "L", "N", "G"]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=pupils(), as_of=_dates_in_year(), op=st.sampled_from(OPS),
+       threshold=st.one_of(st.integers(-1, 5), st.integers(-1, 60)),
+       codes=st.sampled_from(PRESENT_CODES))
+def test_school_days_since_matches_the_runtime(texts: list[str], as_of: date, op: str,
+                                               threshold: int, codes: list[str]) -> None:
+    # never-present rows (a pool without the codes) and unmarked rows come from `pupils`;
+    # one of each is added to every block
+    texts = [*texts, NO_MARK * SESSIONS, TABLE.char("N") * SESSIONS]
+    _school_days_since_rows_match(CALENDAR, texts, as_of, TABLE.select(codes), op, threshold)
+
+
+TWO_YEAR_SESSIONS = 2 * TWO_YEARS.school_day_count
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=pupils(TWO_YEAR_SESSIONS),
+       as_of=st.one_of(st.dates(date(2025, 9, 1), date(2027, 8, 31)),
+                       st.dates(date(2026, 7, 15), date(2026, 10, 15))),
+       op=st.sampled_from(OPS), threshold=st.one_of(st.integers(-1, 5), st.integers(-1, 60)),
+       codes=st.sampled_from(PRESENT_CODES))
+def test_school_days_since_across_two_years_matches_the_runtime(
+    texts: list[str], as_of: date, op: str, threshold: int, codes: list[str]
+) -> None:
+    texts = [*texts, NO_MARK * TWO_YEAR_SESSIONS]
+    _school_days_since_rows_match(TWO_YEARS, texts, as_of, TABLE.select(codes), op, threshold)
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_school_days_since_over_the_summer_holiday(op: str) -> None:
+    present = TABLE.select(["/", "\\", "L"])
+
+    def compact(start: date, text: str) -> str:
+        return PupilMarks.from_compact(TWO_YEARS, TABLE, start, text).text
+
+    texts = [
+        # present Mon 13 - Tue 21 Jul 2026 (the last day of the summer term), then absent
+        # from Thu 3 Sep, the first school day of 2026-27 (1 and 2 Sep are INSET days)
+        compact(date(2026, 7, 13), " ".join(["/\\"] * 7 + ["NN"] * 30)),
+        # first marked Thu 3 Sep 2026, never present
+        compact(date(2026, 9, 3), " ".join(["NG"] * 30)),
+        NO_MARK * TWO_YEAR_SESSIONS,  # never marked
+    ]
+    since = KINDS["school_days_since_last_present"]
+    for as_of, expected in [(date(2026, 8, 31), [0, None, None]),  # 41 calendar days, 0 school
+                            (date(2026, 9, 3), [1, 0, None]),
+                            (date(2026, 9, 7), [3, 2, None]),  # Thu 3, Fri 4, Mon 7
+                            # row 1: 20 on Wed 30 Sep, 22 on Fri 2 Oct; row 2: 20 on 1 Oct
+                            (date(2026, 10, 2), [22, 21, None])]:
+        block = Block(_grid(texts), TWO_YEARS, TABLE, as_of)
+        assert since.value(block, present).python() == expected, as_of
+    # >= 20: 20 school days after 21 Jul is Wed 30 Sep; after Thu 3 Sep, Thu 1 Oct
+    block = Block(_grid(texts), TWO_YEARS, TABLE, date(2026, 10, 2))
+    onsets = since.onset(block, present, (), ">=", 20).tolist()
+    assert [TWO_YEARS.school_day_at(i) if i >= 0 else None for i in onsets] == [
+        date(2026, 9, 30), date(2026, 10, 1), None]
+    _school_days_since_rows_match(TWO_YEARS, texts, date(2026, 10, 2), present, op, 20)
+    _school_days_since_rows_match(TWO_YEARS, texts, date(2026, 8, 31), present, op, 0)
