@@ -182,6 +182,9 @@ class Evaluator:
         return e.dotted, ()
 
     def _measure(self, name: str, args: tuple[object, ...]) -> object:
+        """A measure's value; called with a missing argument it has none."""
+        if any(a is None for a in args):
+            return None
         measure, codes = self.world.measures[name]
         value_fn, _ = MEASURE_FUNCTIONS[measure.kind]
         raw = value_fn(self.marks, self.world.calendar, codes, self.as_of, *args)
@@ -189,6 +192,8 @@ class Evaluator:
 
     def _measure_compare(self, op: str, measure_expr: ast.Expr, other: ast.Expr) -> Held:
         name, args = self._measure_parts(measure_expr)
+        if any(a is None for a in args):  # no value, so no comparison holds
+            return Held(False, None)
         threshold = self.eval(other)
         value = self._measure(name, args)
         holds = compare(op, value, threshold.value)

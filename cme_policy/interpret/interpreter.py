@@ -33,11 +33,28 @@ class Interpreter:
     def evaluate(self, pupil: Pupil, marks: PupilMarks, events: Sequence[CaseEvent],
                  as_of: dt.date) -> PupilResult:
         log = sorted(events, key=lambda e: e.date)  # stable: same-day events keep log order
+        inert: set[int] = set()
+        result, refused = self._evaluate(pupil, marks, log, as_of, inert)
+        for _ in range(3):
+            # An event refused because no transition's guard held on its date - an unlawful
+            # step, e.g. a removal from roll with no ground - changes no fact. (One refused
+            # for its order alone, e.g. before the LA return, still does.) Which events are
+            # refused may depend on the facts, so settle (at most three more passes).
+            now_inert = {i for i in refused if self.world.event_sets.get(log[i].event)}
+            if now_inert == inert:
+                break
+            inert = now_inert
+            result, refused = self._evaluate(pupil, marks, log, as_of, inert)
+        return result
+
+    def _evaluate(self, pupil: Pupil, marks: PupilMarks, log: Sequence[CaseEvent],
+                  as_of: dt.date, inert: set[int]) -> tuple[PupilResult, set[int]]:
+        facts_log = [e for i, e in enumerate(log) if i not in inert]
         cache: dict[dt.date, Evaluator] = {}
 
         def at(day: dt.date) -> Evaluator:
             if day not in cache:
-                facts = self.world.facts_as_of(pupil.facts, log, day, marks)
+                facts = self.world.facts_as_of(pupil.facts, facts_log, day, marks)
                 cache[day] = Evaluator(self.world, facts, marks, day)
             return cache[day]
 
@@ -47,8 +64,10 @@ class Interpreter:
                                 as_of)
                    for p in self.policy.procedures}
         cases = tuple(c for p in self.policy.procedures for c in replays[p.id].cases)
-        return PupilResult(pupil.upn, as_of, rules, cases, _log_violations(self.world, log,
-                                                                            replays, as_of))
+        accepted = set().union(*(r.accepted for r in replays.values())) if replays else set()
+        refused = {i for r in replays.values() for i in r.unlawful if i not in accepted}
+        return PupilResult(pupil.upn, as_of, rules, cases, _log_violations(
+            self.world, log, replays, as_of)), refused
 
 
     def _openers(self, proc: m.Procedure, checkpoints: Sequence[dt.date],

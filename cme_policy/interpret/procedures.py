@@ -31,6 +31,8 @@ class Replay:
     cases: list[CaseOutcome] = field(default_factory=list)
     accepted: set[int] = field(default_factory=set)
     refused: dict[int, Violation] = field(default_factory=dict)
+    unlawful: set[int] = field(default_factory=set)
+    """Refused because no transition's guard held: the step was not lawful on its date."""
 
 
 class _Case:
@@ -189,6 +191,8 @@ def _apply(case: _Case, event: CaseEvent, index: int, result: Replay) -> None:
             result.accepted.add(index)
             return
     why = "no transition applies" if candidates else "not allowed"
+    if candidates:
+        result.unlawful.add(index)
     result.refused[index] = Violation(
         case.proc.id, "illegal_event", event.date,
         f"'{event.event}' recorded while the case was at '{state.title}' ({why} there)",

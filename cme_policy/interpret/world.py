@@ -28,6 +28,8 @@ MEASURE_FUNCTIONS: dict[str, tuple[MeasureFn, OnsetFn]] = {
     "share_of_possible_sessions": (rt.share_of_possible_sessions,
                                    rt.share_of_possible_sessions_onset),
     "days_since_last_present": (rt.days_since_last_present, rt.days_since_last_present_onset),
+    "school_days_since_last_present": (rt.school_days_since_last_present,
+                                       rt.school_days_since_last_present_onset),
     "oldest_unresolved": (rt.oldest_unresolved, rt.oldest_unresolved_onset),
 }
 
@@ -103,11 +105,13 @@ class World:
         if not isinstance(born, dt.date):
             return {}
         start, end = compulsory_school_age_start(born), compulsory_school_age_end(born)
+        first: dict[str, tuple[object, dt.date | None]] = {
+            "compulsory_school_age_start": (start, None)}
         if day < start:
-            return {"compulsory_school_age": (False, None)}
+            return {**first, "compulsory_school_age": (False, None)}
         if day <= end:
-            return {"compulsory_school_age": (True, start)}
-        return {"compulsory_school_age": (False, end + ONE_DAY)}
+            return {**first, "compulsory_school_age": (True, start)}
+        return {**first, "compulsory_school_age": (False, end + ONE_DAY)}
 
     def _scope_end(self, fact: m.Fact, set_on: dt.date, as_of: dt.date,
                    marks: PupilMarks | None) -> dt.date | None:

@@ -105,6 +105,11 @@ BUILTIN_FACTS = (
            "or 31 August after it, to the last Friday in June of the school year in which the "
            "pupil turns 16. Worked out from the date of birth; a policy uses it without "
            "declaring it."),
+    m.Fact("compulsory_school_age_start", "date",
+           "the day the pupil reaches compulsory school age", None, "law",
+           "Education Act 1996 s.8: the fifth birthday if it is 31 December, 31 March or 31 "
+           "August, else the next of those days. Counts of absence that only a pupil of "
+           "compulsory school age can commit (penalty notices) start from it."),
 )
 """Facts every policy has without declaring them: the date of birth the pupils file always
 gives, and what the law derives from it."""

@@ -177,10 +177,28 @@ def advance_start(calendar: SchoolCalendar, onset: date,
     policy's `done_in_advance`), never before the calendar's first school day."""
     if early is None or early[0] == 0:
         return onset
-    try:
-        return shift(calendar, onset, early[0], early[1], -1)
-    except CalendarError:
-        return calendar.first_school_day
+    key = (onset, early)
+    if _ADVANCE.calendar is not calendar or len(_ADVANCE.memo) > 4096:
+        _ADVANCE.calendar, _ADVANCE.memo = calendar, {}
+    found = _ADVANCE.memo.get(key)
+    if found is None:  # every pupil with a duty arising that day asks the same
+        try:
+            found = shift(calendar, onset, early[0], early[1], -1)
+        except CalendarError:
+            found = calendar.first_school_day
+        _ADVANCE.memo[key] = found
+    return found
+
+
+class _AdvanceMemo:
+    """`advance_start` answers for the last calendar seen."""
+
+    def __init__(self) -> None:
+        self.calendar: SchoolCalendar | None = None
+        self.memo: dict[tuple[date, tuple[int, str]], date] = {}
+
+
+_ADVANCE = _AdvanceMemo()
 
 
 def completed(ctx: Ctx, event: str, onset: date,
@@ -361,14 +379,17 @@ class _Pupil:
     """One pupil's evaluation: a context per date, made once."""
 
     def __init__(self, spec: PolicySpec, pupil: Pupil, marks: PupilMarks,
-                 calendar: SchoolCalendar, log: Sequence[CaseEvent]) -> None:
+                 calendar: SchoolCalendar, log: Sequence[CaseEvent],
+                 inert: frozenset[int] = frozenset()) -> None:
         self.spec, self.pupil, self.marks, self.calendar, self.log = spec, pupil, marks, calendar, log
+        self.facts_log = [e for i, e in enumerate(log) if i not in inert] if inert else log
+        """The log as facts see it: an event a procedure refused changes no fact."""
         self.cache: dict[date, Ctx] = {}
 
     def at(self, day: date) -> Ctx:
         ctx = self.cache.get(day)
         if ctx is None:
-            values, since = facts_at(self.spec, self.pupil, self.log, day, self.marks,
+            values, since = facts_at(self.spec, self.pupil, self.facts_log, day, self.marks,
                                      self.calendar)
             ctx = self.cache[day] = Ctx(self.calendar, self.marks, day, values, since, self.log)
         return ctx
@@ -386,7 +407,25 @@ def evaluate(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, events: Sequence
     the keys the generated measure functions memoise them by.
     """
     log = sorted_log(events)
-    p = _Pupil(spec, pupil, marks, calendar, log)
+    result, refused = _evaluate_once(spec, pupil, marks, calendar, as_of, log, frozenset(),
+                                     fired, known)
+    inert: frozenset[int] = frozenset()
+    for _ in range(3):  # an unlawful step changes no fact; settle, as the interpreter does
+        now_inert = frozenset(i for i in refused if spec.event_sets.get(log[i].event))
+        if now_inert == inert:
+            break
+        inert = now_inert
+        result, refused = _evaluate_once(spec, pupil, marks, calendar, as_of, log, inert)
+    return result
+
+
+def _evaluate_once(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, calendar: SchoolCalendar,
+                   as_of: date, log: Sequence[CaseEvent], inert: frozenset[int],
+                   fired: Sequence[bool] | None = None,
+                   known: Mapping[object, object] | None = None
+                   ) -> tuple[PupilResult, set[int]]:
+    """One pass, with the facts of the `inert` events left out; also the events refused."""
+    p = _Pupil(spec, pupil, marks, calendar, log, inert)
     now = p.at(as_of)
     if known:
         now.memo.update(known)
@@ -397,10 +436,11 @@ def evaluate(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, events: Sequence
                       for (_, fn, _), hit, quiet in zip(spec.rules, fired, spec.quiet))
     checkpoints = _checkpoints(now, log)
     if not log and checkpoints == [as_of] and not any(rules[i].fires for i in spec.opening):
-        return PupilResult(pupil.upn, as_of, rules, (), ())  # most pupils: no case can open
+        return PupilResult(pupil.upn, as_of, rules, (), ()), set()  # most pupils: no case
     cases: list[CaseOutcome] = []
     taken: set[int] = set()
     refusals: list[tuple[str, dict[int, Violation]]] = []
+    unlawful: set[int] = set()
     for proc in spec.procedures:
         openers = _openers(spec, proc, p, checkpoints, rules)
         if not openers and not log:
@@ -409,9 +449,10 @@ def evaluate(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, events: Sequence
         replay.run(openers)
         cases += replay.cases
         taken |= replay.accepted
+        unlawful |= replay.unlawful
         refusals.append((proc.id, replay.refused))
     violations = _log_violations(spec, log, taken, refusals, as_of) if log else ()
-    return PupilResult(pupil.upn, as_of, rules, tuple(cases), violations)
+    return PupilResult(pupil.upn, as_of, rules, tuple(cases), violations), unlawful - taken
 
 
 def _checkpoints(now: Ctx, log: Sequence[CaseEvent]) -> list[date]:
@@ -484,6 +525,8 @@ class _Replay:
         self.cases: list[CaseOutcome] = []
         self.accepted: set[int] = set()
         self.refused: dict[int, Violation] = {}
+        self.unlawful: set[int] = set()
+        """Refused because no transition's guard held: the step was not lawful on its date."""
 
     def run(self, openers: Sequence[date]) -> None:
         agenda = [(d, 0, -1) for d in openers]
@@ -544,6 +587,8 @@ class _Replay:
                 self.accepted.add(index)
                 return
         why = "no transition applies" if options else "not allowed"
+        if options:
+            self.unlawful.add(index)
         self.refused[index] = Violation(
             self.proc.id, "illegal_event", event.date,
             f"'{event.event}' recorded while the case was at '{spec.title}' ({why} there)",

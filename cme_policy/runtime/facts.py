@@ -28,7 +28,7 @@ ATTENDING_CATEGORIES = ("present", "attending_elsewhere")
 school, or at an approved educational activity off site. "Until the pupil next attends"
 ends on the first school day after the event with a session in one of them."""
 
-BUILTIN_FACTS = ("compulsory_school_age",)
+BUILTIN_FACTS = ("compulsory_school_age", "compulsory_school_age_start")
 """Facts the law defines and the runtime computes; a policy uses them without declaring them."""
 
 
@@ -49,12 +49,14 @@ def builtin_facts(pupil_facts: Mapping[str, object], day: date
     if not isinstance(born, date):
         return {}, {}
     start = compulsory_school_age_start(born)
+    values: dict[str, object] = {"compulsory_school_age_start": start}
     if day < start:
-        return {"compulsory_school_age": False}, {}
+        return {**values, "compulsory_school_age": False}, {}
     end = compulsory_school_age_end(born)
     if day <= end:
-        return {"compulsory_school_age": True}, {"compulsory_school_age": start}
-    return {"compulsory_school_age": False}, {"compulsory_school_age": end + ONE_DAY}
+        return {**values, "compulsory_school_age": True}, {"compulsory_school_age": start}
+    return ({**values, "compulsory_school_age": False},
+            {"compulsory_school_age": end + ONE_DAY})
 
 
 def facts_on(pupil_facts: Mapping[str, object], log: Sequence[CaseEvent],

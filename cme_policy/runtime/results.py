@@ -38,6 +38,8 @@ class Violation:
     state: str | None = None
     event: str | None = None
     clauses: tuple[str, ...] = ()
+    source: str = "procedure"
+    """Where it comes from: a procedure case, or a rule (its statutory action done late)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,8 @@ def late_violation(source: str, action: str, due: dt.date, done_on: dt.date, lat
                    unit: str, clauses: tuple[str, ...], state: str | None = None) -> Violation:
     """A statutory action done after its deadline: a violation that says by how much, in the
     deadline's own unit (both the interpreter and the generated checkers word it here)."""
+    unit = unit if late_by != 1 else unit.removesuffix("s")
     return Violation(source, "late", done_on,
                      f"'{action}' was done on {done_on.isoformat()}, {late_by} {unit} after "
-                     f"its deadline of {due.isoformat()}", state, None, clauses)
+                     f"its deadline of {due.isoformat()}", state, None, clauses,
+                     "procedure" if state else "rule")

@@ -29,10 +29,10 @@ from cme_policy.scenarios.coverage import Coverage
 from cme_policy.source.span import Span
 
 ACTION_KEYS = ("rule", "procedure", "action", "role", "due", "status", "state")
-VIOLATION_KEYS = ("procedure", "kind", "event", "state", "date")
+VIOLATION_KEYS = ("procedure", "rule", "kind", "event", "state", "date", "message")
 EXPECT_KEYS = ("actions", "violations", "states", "fires", "not_fires", "nothing")
 STATUSES = (DUE, OVERDUE, DONE, VIOLATED)
-VIOLATION_KINDS = ("illegal_event", "no_open_case", "deadline_missed", "invariant")
+VIOLATION_KINDS = ("illegal_event", "no_open_case", "deadline_missed", "invariant", "late")
 NONE = "none"
 
 Item = dict[str, str]
@@ -344,6 +344,11 @@ def _validate(policy: m.Policy, scenario: m.Scenario, written: _Written) -> None
         span = written.item_span("violations", i, where)
         _check_item(item, VIOLATION_KEYS, "expected violation", span)
         values = dict(item)
+        if "rule" in values and "procedure" in values:
+            raise ScenarioError("an expected violation comes from a rule or from a procedure, "
+                                "not both", span, "keep `rule:` (a late action) or `procedure:`")
+        if "rule" in values:
+            _known(values["rule"], rules, "rule", span)
         if "procedure" in values:
             _known(values["procedure"], set(procs), "procedure", span)
             if "state" in values:
@@ -407,9 +412,11 @@ def action_item(action: Action) -> Item:
 
 
 def violation_item(violation: Violation) -> Item:
-    return {"procedure": violation.procedure, "kind": violation.kind,
+    """A violation as the fields a scenario can expect; one from a rule (a statutory action
+    done late) names the rule."""
+    return {violation.source: violation.procedure, "kind": violation.kind,
             "event": _text(violation.event), "state": _text(violation.state),
-            "date": violation.date.isoformat()}
+            "date": violation.date.isoformat(), "message": violation.message}
 
 
 def _text(value: object) -> str:

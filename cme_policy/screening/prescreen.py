@@ -75,6 +75,9 @@ class Prescreened:
     yet: the engine then looks for cases opening on no other day (see `_checkpoints`)."""
     known: Callable[[int], dict[object, object]]
     """Pupil k's measure values and onsets as of the date, for `engine.evaluate(known=…)`."""
+    exact: tuple[bool, ...] = ()
+    """Per rule: every part of its condition had a column, so `may_fire` is exactly whether
+    it fires (else True where a part without a column might make it fire)."""
 
 
 class Prescreen:
@@ -98,16 +101,15 @@ class Prescreen:
         and these rows of marks."""
         block = _Block(self, facts, grid)
         may_fire = np.ones((len(facts), len(self.rules)), dtype=bool)
+        exact = [True] * len(self.rules)
         for i, rule in enumerate(self.rules):
             block.compares.clear()
-            try:
-                fires = block.holds(rule.when)
-            except (_Unsupported, ArithmeticError, ValueError, TypeError, KeyError,
-                    CalendarError):
+            fires, exact[i] = block.upper(rule.when)
+            if fires is None:
                 continue  # no column: this rule is run pupil by pupil
             may_fire[:, i] = fires
             block.add_onsets(fires)
-        return Prescreened(may_fire, self._settled(grid), block.known)
+        return Prescreened(may_fire, self._settled(grid), block.known, tuple(exact))
 
     def _settled(self, grid: Grid) -> Bools:
         marked = grid[:, :2 * self.days] != _NO_MARK
@@ -138,6 +140,30 @@ class _Block:
 
     def holds(self, expr: ast.Expr) -> Bools:
         return self._truth(self.eval(expr))
+
+    def upper(self, expr: ast.Expr) -> tuple[Bools | None, bool]:
+        """(a column True wherever `expr` may hold — None: anywhere —, whether it is exact).
+
+        A part without a column (e.g. a count since a date that differs between pupils) is
+        taken to hold: `a and b` may hold where `a` does, `a or b` where either may. So a
+        pupil for whom a part with a column rules the condition out is still skipped."""
+        if isinstance(expr, ast.BoolOp):
+            parts = [self.upper(o) for o in expr.operands]
+            exact = all(x for _, x in parts)
+            columns = [c for c, _ in parts if c is not None]
+            if expr.op == "or" and len(columns) < len(parts):
+                return None, False
+            if not columns:
+                return None, False
+            joined = np.logical_or if expr.op == "or" else np.logical_and
+            out = columns[0]
+            for column in columns[1:]:
+                out = joined(out, column)
+            return out, exact
+        try:
+            return self.holds(expr), True
+        except (_Unsupported, ArithmeticError, ValueError, TypeError, KeyError, CalendarError):
+            return None, False
 
     def _truth(self, value: _Value) -> Bools:
         """`value is True`, per pupil."""

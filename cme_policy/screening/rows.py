@@ -59,7 +59,7 @@ def rows_for(result: PupilResult, statutes: dict[str, str]) -> list[Row]:
     out = [Row(result.upn, a.source, a.source_id, a.state or "", a.action, a.role or "", a.due,
                a.status, " ".join(a.clauses), a.statute or statutes.get(a.source_id, ""))
            for a in result.actions]
-    out += [Row(result.upn, "procedure", v.procedure, v.state or "", v.message, "", v.date,
+    out += [Row(result.upn, v.source, v.procedure, v.state or "", v.message, "", v.date,
                 VIOLATED, " ".join(v.clauses), statutes.get(v.procedure, ""))
             for v in result.all_violations]
     return out

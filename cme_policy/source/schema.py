@@ -241,9 +241,10 @@ EXPECTED_ACTION = Obj("expected action", {
     "state": _f(REF, "the procedure state the action belongs to"),
 })
 EXPECTED_VIOLATION = Obj("expected violation", {
-    "procedure": _f(REF), "kind": _f(REF, "illegal_event, no_open_case, deadline_missed or "
-                                           "invariant"),
+    "procedure": _f(REF), "rule": _f(REF, "a rule whose statutory action was done late"),
+    "kind": _f(REF, "illegal_event, no_open_case, deadline_missed, invariant or late"),
     "event": _f(REF), "state": _f(REF), "date": _f(DATE_S),
+    "message": _f(TEXT, "the violation's words, exactly (e.g. how many school days late)"),
 })
 SCENARIO = Obj("scenario", {
     "title": _req(TEXT),

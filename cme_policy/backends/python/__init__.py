@@ -18,8 +18,15 @@ from typing import Any
 
 import jinja2
 
-from cme_policy.backends.python.expressions import (Code, ExprCompiler, Symbols, date_code,
-                                                    fraction_code, py_type)
+from cme_policy.backends.python.expressions import (
+    NULLABLE_KINDS,
+    Code,
+    ExprCompiler,
+    Symbols,
+    date_code,
+    fraction_code,
+    py_type,
+)
 from cme_policy.expr import ast
 from cme_policy.expr.types import type_from_name
 from cme_policy.interpret.values import Dur, literal_value
@@ -142,7 +149,7 @@ class _Generator:
         args = [(arg_name(a.name), py_type(type_from_name(a.type_name, self.sym.enums))[0])
                 for a in x.args]
         ty, _ = py_type(KINDS[x.kind].result)
-        result = f"{ty} | None" if x.kind == "days_since_last_present" else ty
+        result = f"{ty} | None" if x.kind in NULLABLE_KINDS else ty
         body = _measure_body(x.kind, codes_name, args)
         doc = f"Measure {x.id}: {x.label}."
         return {"func": func, "id": x.id, "codes_name": codes_name, "codes": x.codes, "args": args,
@@ -311,6 +318,12 @@ _FAST_BODIES = {
         "pos = ctx.raw().translate({codes}.flags).rfind(b'\\x01', 0, 2 * n)",
         "day = pos // 2 if pos >= 0 else rt.first_marked_day(ctx.marks.text, n)",
         "value = None if day < 0 else (ctx.as_of - ctx.calendar.school_day_at(day)).days"],
+    "school_days_since_last_present": [
+        # school days in (day, as_of]: those on or before as_of after the day counted from
+        "n = ctx.days()",
+        "pos = ctx.raw().translate({codes}.flags).rfind(b'\\x01', 0, 2 * n)",
+        "day = pos // 2 if pos >= 0 else rt.first_marked_day(ctx.marks.text, n)",
+        "value = None if day < 0 else n - 1 - day"],
     "oldest_unresolved": [
         "n = ctx.days()",
         "pos = ctx.raw().translate({codes}.flags).find(b'\\x01', 0, 2 * n)",

@@ -23,7 +23,7 @@ from cme_policy.ir.measures import KINDS
 
 NEGATED = {">=": "<", ">": "<=", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
 FLIPPED = {">=": "<=", ">": "<", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
-NULLABLE_KINDS = frozenset({"days_since_last_present"})
+NULLABLE_KINDS = frozenset({"days_since_last_present", "school_days_since_last_present"})
 CALENDAR_DATES = ("academic_year_start", "term_start")
 """Built-in dates from the calendar as of the date (`engine.academic_year_start`, …)."""
 
@@ -140,7 +140,14 @@ class ExprCompiler:
         return Code(repr(name), "str")  # an enum member, resolved by the type checker
 
     def v_Call(self, e: ast.Call) -> Code:
-        return self._measure_call(e.func.dotted, tuple(self._plain(a) for a in e.args))
+        args = tuple(self.value(a) for a in e.args)
+        missing = [a for a in args if a.nullable]
+        if not missing:
+            return self._measure_call(e.func.dotted, tuple(a.text for a in args))
+        names = {id(a): self.fresh() for a in missing}  # a missing argument: no value
+        tests = " or ".join(f"({names[id(a)]} := {a.text}) is None" for a in missing)
+        call = self._measure_call(e.func.dotted, tuple(names.get(id(a), a.text) for a in args))
+        return Code(f"(None if {tests} else {call.text})", call.ty, True, call.unit)
 
     def v_SetLit(self, e: ast.SetLit) -> Code:
         items = [self.value(i) for i in e.items]
@@ -152,8 +159,11 @@ class ExprCompiler:
         """Plain negation: `not (a op b)` is true where a side is missing (semantics.md)."""
         if isinstance(e.operand, ast.Compare):
             c = e.operand
-            if not (self.value(c.left).nullable or self.value(c.right).nullable):
+            left, right = self.value(c.left), self.value(c.right)
+            if not (left.nullable or right.nullable):
                 return self.value(ast.Compare(NEGATED[c.op], c.left, c.right))
+            if c.op == "==" and not (left.nullable and right.nullable):
+                return Code(f"({left.text} != {right.text})", "bool")  # None != x: True
         return Code(self.cond(e.operand, negate=True), "bool")
 
     def v_BoolOp(self, e: ast.BoolOp) -> Code:
@@ -335,12 +345,41 @@ class ExprCompiler:
         out.append(f"    {v}, {s} = {holds.text}, {since}")
         return Code(v, "bool"), s
 
+    def _held_measure_missing(self, name: str, args: tuple[str, ...], missing: str, op: str,
+                              right: ast.Expr, out: list[str]) -> tuple[Code, str]:
+        """A measure called with a missing argument has no value: the comparison is false,
+        since the data began; otherwise as any measure comparison."""
+        v, s = self.fresh("_v"), self.fresh("_s")
+        self.uses.add("dt")
+        out += [f"{v}: bool", f"{s}: dt.date | None", f"if {missing}:",
+                f"    {v}, {s} = False, None", "else:"]
+        inner: list[str] = []
+        value = self._bind(self._measure_call(name, args), inner)
+        threshold, t_since = self.held(right, inner)
+        holds = self._bind(Code(self.compare(op, value, threshold), "bool"), inner)
+        onset = f"_m.{self.sym.measure_funcs[name]}_onset"
+        call_args = ", ".join(("ctx",) + args + (
+            f"{op!r} if {holds.text} else {NEGATED[op]!r}", threshold.text))
+        since = f"{onset}({call_args})"
+        if t_since != "None":
+            self.uses.add("later")
+            since = f"later({since}, {t_since})"
+        out += [f"    {line}" for line in inner]
+        out.append(f"    {v}, {s} = {holds.text}, {since}")
+        return Code(v, "bool"), s
+
     def _held_compare(self, e: ast.Compare, out: list[str]) -> tuple[Code, str]:
         op, left, right = e.op, e.left, e.right
         if self.is_measure(right) and not self.is_measure(left):
             op, left, right = FLIPPED[op], right, left
         if self.is_measure(left):
             name, args = self._measure_parts(left)
+            if isinstance(left, ast.Call):  # bound once; a missing one gives no value
+                codes = [self._bind(self.value(a), out) for a in left.args]
+                args = tuple(c.text for c in codes)
+                missing = " or ".join(f"{c.text} is None" for c in codes if c.nullable)
+                if missing:
+                    return self._held_measure_missing(name, args, missing, op, right, out)
             value = self._bind(self._measure_call(name, args), out)
             threshold, t_since = self.held(right, out)
             holds = self._bind(Code(self.compare(op, value, threshold), "bool"), out)
