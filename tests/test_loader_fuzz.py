@@ -211,8 +211,7 @@ KNOWN_NAMES = ("unauthorised_run", "params.deletion.continuous_absence",
                "reason_given", "safeguarding_concern", "destination", "leaving_date", "today",
                "another_school", "home_education", "destination.unknown", "present", "params",
                "params.deletion", "headteacher", "la_notified")
-_SLOTS = [("rules.yaml", "when: unauthorised_run >= params.deletion.continuous_absence and not "
-                         "sickness_or_unavoidable_cause", "when: "),
+_SLOTS = [("rules.yaml", "when: absence_concern\n", "when: "),
           ("rules.yaml", "within: 1 school day", "within: "),
           ("parameters.yaml", "value: 20 school days", "value: "),
           ("procedures/reasonable-enquiries.yaml", "within: params.enquiries.joint_enquiries_deadline",

@@ -40,7 +40,7 @@ def test_rule(rule: list[str]) -> None:
            "[S, Browne Jacobson] (verified)" in rule
     tested = next(line for line in rule if line.startswith("tested by scenarios: "))
     assert "twenty_days_fire" in tested and "nineteen_days_do_not_fire" in tested
-    assert rule[-1] == "defined at: policy/rules.yaml:134:3"
+    assert rule[-1] == "defined at: policy/rules.yaml:176:3"
 
 
 def test_state_by_bare_id_and_qualified_id() -> None:

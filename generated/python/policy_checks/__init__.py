@@ -9,7 +9,7 @@ from typing import Final
 
 from cme_policy.runtime import engine
 from cme_policy.runtime.calendar import SchoolCalendar
-from cme_policy.runtime.engine import NO_SINCE, Ctx, PolicySpec
+from cme_policy.runtime.engine import PolicySpec, screen_ctx
 from cme_policy.runtime.marks import PupilMarks
 from cme_policy.runtime.pupil import CaseEvent, Pupil
 from cme_policy.runtime.results import PupilResult, RuleOutcome
@@ -68,6 +68,9 @@ POLICY: Final = PolicySpec(
         procedure_unexplained_absence.PROCEDURE,
     ),
     event_sets=inputs.EVENT_SETS,
+    fact_scopes=inputs.FACT_SCOPES,
+    attending=inputs.ATTENDING,
+    early=inputs.DONE_IN_ADVANCE,
 )
 
 
@@ -80,7 +83,7 @@ def evaluate(pupil: Pupil, marks: PupilMarks, events: Sequence[CaseEvent],
 def screen(pupil: Pupil, marks: PupilMarks, calendar: SchoolCalendar,
            as_of: dt.date) -> tuple[RuleOutcome, ...]:
     "The rules alone, from the pupil's marks and facts: who needs which action by when."
-    ctx = Ctx(calendar, marks, as_of, pupil.facts, NO_SINCE)
+    ctx = screen_ctx(POLICY, pupil, marks, calendar, as_of)
     return (
         rules.rule_first_day_calling(ctx),
         rules.rule_unexplained_absence_continues(ctx),

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Final
 
+from cme_policy.runtime.facts import FactScope
 from cme_policy.runtime.marks import CodeTable
 
 CODE_TABLE: Final = CodeTable.from_entries((
@@ -56,8 +57,7 @@ PARAMETERS: Final[Mapping[str, object]] = {
     'params.attendance.penalty_notice_window': 50,
     'params.attendance.persistent_absence': Fraction(10, 1),
     'params.attendance.severe_absence': Fraction(50, 1),
-    'params.attendance.year_start': dt.date(2025, 9, 1),
-    'params.cme.substantial_period': 4,
+    'params.cme.substantial_period': 20,
     'params.deletion.continuous_absence': 20,
     'params.deletion.leave_return': 10,
     'params.enquiries.joint_enquiries_deadline': 10,
@@ -70,10 +70,12 @@ PARAMETERS: Final[Mapping[str, object]] = {
     'params.records.cp_file_transfer': 5,
     'params.records.ctf_deadline': 15,
     'params.returns.absence_return': 10,
+    'params.returns.count_part_days': True,
     'params.returns.deletion_return': 0,
+    'params.returns.new_pupil_follow_up': 12,
     'params.returns.new_pupil_return': 5,
-    'params.returns.return_window': 190,
     'params.returns.sickness_return': 15,
+    'params.school.done_in_advance': 20,
     'params.school.immediate_action': 0,
     'params.school.prompt_action': 1,
 }
@@ -85,7 +87,7 @@ PARAMETER_UNITS: Final[Mapping[str, str]] = {
     'params.attendance.n_replacement': 'school days',
     'params.attendance.penalty_notice_sessions': 'sessions',
     'params.attendance.penalty_notice_window': 'school days',
-    'params.cme.substantial_period': 'weeks',
+    'params.cme.substantial_period': 'school days',
     'params.deletion.continuous_absence': 'school days',
     'params.deletion.leave_return': 'school days',
     'params.enquiries.joint_enquiries_deadline': 'school days',
@@ -98,9 +100,10 @@ PARAMETER_UNITS: Final[Mapping[str, str]] = {
     'params.records.ctf_deadline': 'school days',
     'params.returns.absence_return': 'school days',
     'params.returns.deletion_return': 'school days',
+    'params.returns.new_pupil_follow_up': 'months',
     'params.returns.new_pupil_return': 'days',
-    'params.returns.return_window': 'school days',
     'params.returns.sickness_return': 'school days',
+    'params.school.done_in_advance': 'school days',
     'params.school.immediate_action': 'school days',
     'params.school.prompt_action': 'school days',
 }
@@ -109,6 +112,9 @@ FACT_TYPES: Final[Mapping[str, str]] = {
     'absence_concern': 'bool',
     'admission_date': 'date',
     'completed_final_year': 'bool',
+    'compulsory_school_age': 'bool',
+    'compulsory_school_age_start': 'date',
+    'date_of_birth': 'date',
     'deletion_ground': 'deletion_ground',
     'destination': 'destination',
     'ground_met_on': 'date',
@@ -116,10 +122,12 @@ FACT_TYPES: Final[Mapping[str, str]] = {
     'home_education_notice': 'notice_kind',
     'joined_junior_class_at_year_start': 'bool',
     'joins_at_new_term': 'bool',
+    'joint_enquiries_failed': 'bool',
     'la_requests_final_year_returns': 'bool',
     'leave_expired': 'bool',
     'leaving_date': 'date',
     'new_term_start': 'date',
+    'off_roll': 'bool',
     'referred_to_social_care': 'bool',
     'safeguarding_concern': 'bool',
     'serious_concern': 'bool',
@@ -133,6 +141,12 @@ EVENT_SETS: Final[Mapping[str, tuple[tuple[str, object], ...]]] = {
     'absence_concern_resolved': (
         ('absence_concern', False),
     ),
+    'enquiries_failed': (
+        ('joint_enquiries_failed', True),
+    ),
+    'home_education_service_notified': (
+        ('off_roll', True),
+    ),
     'leave_of_absence_ended': (
         ('leave_expired', True),
     ),
@@ -141,6 +155,12 @@ EVENT_SETS: Final[Mapping[str, tuple[tuple[str, object], ...]]] = {
     ),
     'oral_home_education_notice': (
         ('home_education_notice', 'oral'),
+    ),
+    'registration_confirmed': (
+        ('off_roll', True),
+    ),
+    'removed_from_roll': (
+        ('off_roll', True),
     ),
     'returned_from_leave': (
         ('leave_expired', False),
@@ -162,3 +182,16 @@ EVENT_SETS: Final[Mapping[str, tuple[tuple[str, object], ...]]] = {
     ),
 }
 """The facts each event sets, from the event's date on."""
+
+FACT_SCOPES: Final[Mapping[str, FactScope]] = {
+    'joint_enquiries_failed': FactScope(until_present=True),
+    'leave_expired': FactScope(until_present=True),
+    'sickness_or_unavoidable_cause': FactScope(until_present=True),
+}
+"""Facts whose value an event sets lasts only a while: until the pupil attends, or a period."""
+
+ATTENDING: Final = CODE_TABLE.select(('/', '\\', 'L', 'K', 'V', 'P', 'W', 'B'))
+"""The codes in which a pupil attends: present, or at an approved activity off site."""
+
+DONE_IN_ADVANCE: Final = (20, 'school days')
+"""How long before a duty arises an action still counts as doing it (None: not at all)."""

@@ -18,9 +18,11 @@ CODES_UNEXPLAINED_DAYS: Final = CODE_TABLE.select(('N', ))
 CODES_N_UNRESOLVED: Final = CODE_TABLE.select(('N', ))
 CODES_UNAUTHORISED_SESSIONS: Final = CODE_TABLE.select(('G', 'N', 'O', 'U', ))
 CODES_UNAUTHORISED_DAYS: Final = CODE_TABLE.select(('G', 'N', 'O', 'U', ))
+CODES_UNAUTHORISED_SESSIONS_SINCE: Final = CODE_TABLE.select(('G', 'N', 'O', 'U', ))
 CODES_SICKNESS_DAYS: Final = CODE_TABLE.select(('I', ))
+CODES_SICKNESS_SESSIONS: Final = CODE_TABLE.select(('I', ))
 CODES_ABSENCE_SHARE: Final = CODE_TABLE.select(('C1', 'M', 'J1', 'S', 'C2', 'C', 'T', 'R', 'I', 'E', 'G', 'N', 'O', 'U', ))
-CODES_DAYS_SINCE_LAST_PRESENT: Final = CODE_TABLE.select(('/', '\\', 'L', 'K', 'V', 'P', 'W', 'B', ))
+CODES_SCHOOL_DAYS_OUT: Final = CODE_TABLE.select(('/', '\\', 'L', 'K', 'V', 'P', 'W', 'B', ))
 
 
 def m_unauthorised_run(ctx: Ctx) -> int:
@@ -134,56 +136,94 @@ def m_unauthorised_sessions_onset(ctx: Ctx, a_window: int, op: str, threshold: A
     return onset
 
 
-def m_unauthorised_days(ctx: Ctx, a_window: int) -> int:
-    'Measure unauthorised_days: school days with unauthorised absence in a window.'
-    key = ('unauthorised_days', a_window)
+def m_unauthorised_days(ctx: Ctx, a_since: dt.date) -> int:
+    'Measure unauthorised_days: school days with a session of unauthorised absence since {since}.'
+    key = ('unauthorised_days', a_since)
     if key in ctx.memo:
         return cast('int', ctx.memo[key])
-    if a_window < 0:
-        raise ValueError(f'a window of {a_window} school days is negative')
-    n = ctx.days()
-    flags = ctx.raw()[2 * max(0, n - a_window):2 * n].translate(CODES_UNAUTHORISED_DAYS.flags)
+    lo, hi = 2 * rt.since_day(ctx.calendar, a_since), 2 * ctx.days()
+    flags = ctx.raw()[lo:hi].translate(CODES_UNAUTHORISED_DAYS.flags)
     value = (int.from_bytes(flags[::2], 'big') | int.from_bytes(flags[1::2], 'big')).bit_count()
     ctx.memo[key] = value
     return value
 
 
-def m_unauthorised_days_onset(ctx: Ctx, a_window: int, op: str, threshold: Any) -> dt.date | None:
+def m_unauthorised_days_onset(ctx: Ctx, a_since: dt.date, op: str, threshold: Any) -> dt.date | None:
     'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    key = ('unauthorised_days', a_window, op, threshold)
+    key = ('unauthorised_days', a_since, op, threshold)
     if key in ctx.memo:
         return cast('dt.date | None', ctx.memo[key])
-    onset = rt.count_school_days_onset(ctx.marks, ctx.calendar, CODES_UNAUTHORISED_DAYS, ctx.as_of, a_window, op, threshold)
+    onset = rt.count_school_days_onset(ctx.marks, ctx.calendar, CODES_UNAUTHORISED_DAYS, ctx.as_of, a_since, op, threshold)
     ctx.memo[key] = onset
     return onset
 
 
-def m_sickness_days(ctx: Ctx, a_window: int) -> int:
-    'Measure sickness_days: school days with a session of illness (code I) in a window.'
-    key = ('sickness_days', a_window)
+def m_unauthorised_sessions_since(ctx: Ctx, a_since: dt.date) -> int:
+    'Measure unauthorised_sessions_since: sessions of unauthorised absence since {since}.'
+    key = ('unauthorised_sessions_since', a_since)
     if key in ctx.memo:
         return cast('int', ctx.memo[key])
-    if a_window < 0:
-        raise ValueError(f'a window of {a_window} school days is negative')
-    n = ctx.days()
-    flags = ctx.raw()[2 * max(0, n - a_window):2 * n].translate(CODES_SICKNESS_DAYS.flags)
+    lo, hi = 2 * rt.since_day(ctx.calendar, a_since), 2 * ctx.days()
+    value = ctx.raw()[lo:hi].translate(CODES_UNAUTHORISED_SESSIONS_SINCE.flags).count(b'\x01')
+    ctx.memo[key] = value
+    return value
+
+
+def m_unauthorised_sessions_since_onset(ctx: Ctx, a_since: dt.date, op: str, threshold: Any) -> dt.date | None:
+    'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
+    key = ('unauthorised_sessions_since', a_since, op, threshold)
+    if key in ctx.memo:
+        return cast('dt.date | None', ctx.memo[key])
+    onset = rt.count_sessions_onset(ctx.marks, ctx.calendar, CODES_UNAUTHORISED_SESSIONS_SINCE, ctx.as_of, a_since, op, threshold)
+    ctx.memo[key] = onset
+    return onset
+
+
+def m_sickness_days(ctx: Ctx, a_since: dt.date) -> int:
+    'Measure sickness_days: school days with a session of illness (code I) since {since}.'
+    key = ('sickness_days', a_since)
+    if key in ctx.memo:
+        return cast('int', ctx.memo[key])
+    lo, hi = 2 * rt.since_day(ctx.calendar, a_since), 2 * ctx.days()
+    flags = ctx.raw()[lo:hi].translate(CODES_SICKNESS_DAYS.flags)
     value = (int.from_bytes(flags[::2], 'big') | int.from_bytes(flags[1::2], 'big')).bit_count()
     ctx.memo[key] = value
     return value
 
 
-def m_sickness_days_onset(ctx: Ctx, a_window: int, op: str, threshold: Any) -> dt.date | None:
+def m_sickness_days_onset(ctx: Ctx, a_since: dt.date, op: str, threshold: Any) -> dt.date | None:
     'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    key = ('sickness_days', a_window, op, threshold)
+    key = ('sickness_days', a_since, op, threshold)
     if key in ctx.memo:
         return cast('dt.date | None', ctx.memo[key])
-    onset = rt.count_school_days_onset(ctx.marks, ctx.calendar, CODES_SICKNESS_DAYS, ctx.as_of, a_window, op, threshold)
+    onset = rt.count_school_days_onset(ctx.marks, ctx.calendar, CODES_SICKNESS_DAYS, ctx.as_of, a_since, op, threshold)
+    ctx.memo[key] = onset
+    return onset
+
+
+def m_sickness_sessions(ctx: Ctx, a_since: dt.date) -> int:
+    'Measure sickness_sessions: sessions of illness (code I) since {since}.'
+    key = ('sickness_sessions', a_since)
+    if key in ctx.memo:
+        return cast('int', ctx.memo[key])
+    lo, hi = 2 * rt.since_day(ctx.calendar, a_since), 2 * ctx.days()
+    value = ctx.raw()[lo:hi].translate(CODES_SICKNESS_SESSIONS.flags).count(b'\x01')
+    ctx.memo[key] = value
+    return value
+
+
+def m_sickness_sessions_onset(ctx: Ctx, a_since: dt.date, op: str, threshold: Any) -> dt.date | None:
+    'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
+    key = ('sickness_sessions', a_since, op, threshold)
+    if key in ctx.memo:
+        return cast('dt.date | None', ctx.memo[key])
+    onset = rt.count_sessions_onset(ctx.marks, ctx.calendar, CODES_SICKNESS_SESSIONS, ctx.as_of, a_since, op, threshold)
     ctx.memo[key] = onset
     return onset
 
 
 def m_absence_share(ctx: Ctx, a_since: dt.date) -> Fraction:
-    'Measure absence_share: the share of possible sessions missed through absence, authorised or not.'
+    'Measure absence_share: the share of possible sessions missed through absence, authorised or not, since {since}.'
     key = ('absence_share', a_since)
     if key in ctx.memo:
         return cast('Fraction', ctx.memo[key])
@@ -208,22 +248,24 @@ def m_absence_share_onset(ctx: Ctx, a_since: dt.date, op: str, threshold: Any) -
     return onset
 
 
-def m_days_since_last_present(ctx: Ctx) -> int | None:
-    'Measure days_since_last_present: calendar days since the pupil was last present or attending approved education.'
-    key = 'days_since_last_present'
+def m_school_days_out(ctx: Ctx) -> int | None:
+    'Measure school_days_out: school days since the pupil was last present or attending approved education (for a pupil never present, since the first session on the register).'
+    key = 'school_days_out'
     if key in ctx.memo:
         return cast('int | None', ctx.memo[key])
-    pos = ctx.raw().translate(CODES_DAYS_SINCE_LAST_PRESENT.flags).rfind(b'\x01', 0, 2 * ctx.days())
-    value = None if pos < 0 else (ctx.as_of - ctx.calendar.school_day_at(pos // 2)).days
+    n = ctx.days()
+    pos = ctx.raw().translate(CODES_SCHOOL_DAYS_OUT.flags).rfind(b'\x01', 0, 2 * n)
+    day = pos // 2 if pos >= 0 else rt.first_marked_day(ctx.marks.text, n)
+    value = None if day < 0 else n - 1 - day
     ctx.memo[key] = value
     return value
 
 
-def m_days_since_last_present_onset(ctx: Ctx, op: str, threshold: Any) -> dt.date | None:
+def m_school_days_out_onset(ctx: Ctx, op: str, threshold: Any) -> dt.date | None:
     'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    key = ('days_since_last_present', op, threshold)
+    key = ('school_days_out', op, threshold)
     if key in ctx.memo:
         return cast('dt.date | None', ctx.memo[key])
-    onset = rt.days_since_last_present_onset(ctx.marks, ctx.calendar, CODES_DAYS_SINCE_LAST_PRESENT, ctx.as_of, op, threshold)
+    onset = rt.school_days_since_last_present_onset(ctx.marks, ctx.calendar, CODES_SCHOOL_DAYS_OUT, ctx.as_of, op, threshold)
     ctx.memo[key] = onset
     return onset

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, cast
 
 from cme_policy.runtime.engine import Ctx, InvariantSpec, ProcedureSpec, StateSpec
+
+from . import measures as _m
 
 
 def within_deletion_return_due(ctx: Ctx) -> int | None:
@@ -15,7 +17,7 @@ def within_deletion_return_due(ctx: Ctx) -> int | None:
 
 def guard_ready_to_delete_0(ctx: Ctx) -> bool:
     'Guard of ready_to_delete --removed_from_roll--> deleted.'
-    return ((ctx.values.get('safeguarding_concern', False) is not True) or (ctx.values.get('referred_to_social_care', False) is True))
+    return (((ctx.values.get('safeguarding_concern', False) is not True) or (ctx.values.get('referred_to_social_care', False) is True)) and ((cast('str | None', ctx.values.get('deletion_ground')) != 'ground_i') or ((_m.m_unauthorised_run(ctx) >= 20) and (ctx.values.get('joint_enquiries_failed', False) is True))) and ((cast('str | None', ctx.values.get('deletion_ground')) != 'ground_h') or ((ctx.values.get('leave_expired', False) is True) and (_m.m_unauthorised_run(ctx) >= 10) and (ctx.values.get('joint_enquiries_failed', False) is True))) and (not (((_t1 := cast('str | None', ctx.values.get('deletion_ground'))) is not None and _t1 in frozenset(('ground_h', 'ground_i', ))) and (ctx.values.get('sickness_or_unavoidable_cause', False) is True))))
 
 
 PROCEDURE: Final = ProcedureSpec(
@@ -47,6 +49,7 @@ PROCEDURE: Final = ProcedureSpec(
             unit='school days',
             escalate_to='return_overdue',
             action='make the deletion return to the local authority as soon as the ground is met',
+            statutory=True,
         ),
         'ready_to_delete': StateSpec(
             id='ready_to_delete',

@@ -38,6 +38,7 @@ PROCEDURE: Final = ProcedureSpec(
             unit='school days',
             escalate_to=None,
             action="notify the local authority's home education service, no later than the deletion",
+            statutory=True,
         ),
         'ready_to_remove': StateSpec(
             id='ready_to_remove',

@@ -7,6 +7,8 @@ from typing import Final
 
 from cme_policy.runtime.engine import Ctx, InvariantSpec, ProcedureSpec, StateSpec
 
+from . import measures as _m
+
 
 def within_enquiries_due(ctx: Ctx) -> int | None:
     'Deadline of state enquiries_due, in school days.'
@@ -15,7 +17,12 @@ def within_enquiries_due(ctx: Ctx) -> int | None:
 
 def guard_la_notified_0(ctx: Ctx) -> bool:
     'Guard of la_notified --removed_from_roll--> removed_from_roll.'
-    return ((ctx.values.get('safeguarding_concern', False) is not True) or (ctx.values.get('referred_to_social_care', False) is True))
+    return (((ctx.values.get('safeguarding_concern', False) is not True) or (ctx.values.get('referred_to_social_care', False) is True)) and (ctx.values.get('sickness_or_unavoidable_cause', False) is not True) and ((_m.m_unauthorised_run(ctx) >= 20) or ((ctx.values.get('leave_expired', False) is True) and (_m.m_unauthorised_run(ctx) >= 10))))
+
+
+def within_notify_la(ctx: Ctx) -> int | None:
+    'Deadline of state notify_la, in school days.'
+    return 0
 
 
 PROCEDURE: Final = ProcedureSpec(
@@ -104,6 +111,11 @@ PROCEDURE: Final = ProcedureSpec(
                     (None, 'la_notified'),
                 ),
             },
+            within=within_notify_la,
+            unit='school days',
+            escalate_to='return_overdue',
+            action='make the deletion return to the local authority as soon as the ground is met',
+            statutory=True,
         ),
         'removed_from_roll': StateSpec(
             id='removed_from_roll',
@@ -112,6 +124,18 @@ PROCEDURE: Final = ProcedureSpec(
             final=True,
             clauses=(),
             transitions={
+            },
+        ),
+        'return_overdue': StateSpec(
+            id='return_overdue',
+            title='Deletion return overdue — the headteacher ensures it is made',
+            role='headteacher',
+            final=False,
+            clauses=('strategy-8', 'strategy-1'),
+            transitions={
+                'la_notified': (
+                    (None, 'la_notified'),
+                ),
             },
         ),
     },

@@ -9,8 +9,11 @@ from typing import Final, cast
 
 from cme_policy.runtime.engine import (
     Ctx,
+    academic_year_start,
     bool_op,
-    done,
+    completed,
+    in_force,
+    late,
     shift,
     shift_opt,
     status,
@@ -25,22 +28,26 @@ NOT_FIRED_FIRST_DAY_CALLING: Final = RuleOutcome('first_day_calling', False, Non
 
 def rule_first_day_calling(ctx: Ctx) -> RuleOutcome:
     "Rule first_day_calling: No reason given for today's absence — contact the parents the same day (clauses: strategy-2, objective-2)."
+    if not in_force(ctx.as_of, dt.date(2024, 8, 19), None):
+        return NOT_FIRED_FIRST_DAY_CALLING
     fires = (_m.m_unexplained_days(ctx, 1) >= 1)
     if not fires:
         return NOT_FIRED_FIRST_DAY_CALLING
     onset = _onset_first_day_calling(ctx)
     due_0 = shift(ctx.calendar, onset, 0, 'school days')
+    done_0 = completed(ctx, 'parents_contacted', onset, (20, 'school days'))
     return RuleOutcome('first_day_calling', True, onset, (
-        Action('rule', 'first_day_calling', 'Contact the parents today to find out why the pupil is absent', 'attendance_officer', due_0, status(due_0, ctx.as_of, done(ctx, 'parents_contacted', onset)), ('strategy-2', 'objective-2'), 'Working together to improve school attendance (2024), first-day calling'),
+        Action('rule', 'first_day_calling', 'Contact the parents today to find out why the pupil is absent', 'attendance_officer', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-2', 'objective-2'), 'Working together to improve school attendance (2024), first-day calling'),
     ))
 
 
 def _onset_first_day_calling(ctx: Ctx) -> dt.date:
     'Onset of rule first_day_calling: the day from which its condition has held without a break.'
-    _v1 = _m.m_unexplained_days(ctx, 1)
-    _v2 = (_v1 >= 1)
-    _s3 = _m.m_unexplained_days_onset(ctx, 1, '>=' if _v2 else '<', 1)
-    return _s3 or ctx.calendar.first_school_day
+    _v1 = 1
+    _v2 = _m.m_unexplained_days(ctx, _v1)
+    _v3 = (_v2 >= 1)
+    _s4 = _m.m_unexplained_days_onset(ctx, _v1, '>=' if _v3 else '<', 1)
+    return _s4 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_UNEXPLAINED_ABSENCE_CONTINUES: Final = RuleOutcome('unexplained_absence_continues', False, None)
@@ -53,17 +60,18 @@ def rule_unexplained_absence_continues(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_UNEXPLAINED_ABSENCE_CONTINUES
     onset = _onset_unexplained_absence_continues(ctx)
     due_0 = shift(ctx.calendar, onset, 1, 'school days')
+    done_0 = completed(ctx, 'headteacher_informed', onset, (20, 'school days'))
     return RuleOutcome('unexplained_absence_continues', True, onset, (
-        Action('rule', 'unexplained_absence_continues', "Draw the unexplained absence to the headteacher's attention", 'class_teacher', due_0, status(due_0, ctx.as_of, done(ctx, 'headteacher_informed', onset)), ('strategy-3', 'objective-1'), "a Leicester City school's local practice (home visit after 3 days)"),
+        Action('rule', 'unexplained_absence_continues', "Draw the unexplained absence to the headteacher's attention", 'class_teacher', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-3', 'objective-1'), "a Leicester City school's local practice (home visit after 3 days)"),
     ))
 
 
 def _onset_unexplained_absence_continues(ctx: Ctx) -> dt.date:
     'Onset of rule unexplained_absence_continues: the day from which its condition has held without a break.'
-    _v4 = _m.m_unexplained_run(ctx)
-    _v5 = (_v4 >= 3)
-    _s6 = _m.m_unexplained_run_onset(ctx, '>=' if _v5 else '<', 3)
-    return _s6 or ctx.calendar.first_school_day
+    _v5 = _m.m_unexplained_run(ctx)
+    _v6 = (_v5 >= 3)
+    _s7 = _m.m_unexplained_run_onset(ctx, '>=' if _v6 else '<', 3)
+    return _s7 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_REPEATED_ABSENCE: Final = RuleOutcome('repeated_absence', False, None)
@@ -71,22 +79,39 @@ NOT_FIRED_REPEATED_ABSENCE: Final = RuleOutcome('repeated_absence', False, None)
 
 def rule_repeated_absence(ctx: Ctx) -> RuleOutcome:
     'Rule repeated_absence: A repeated pattern of unauthorised absence — headteacher to act, considering a penalty notice (clauses: strategy-3, objective-1).'
-    fires = (_m.m_unauthorised_sessions(ctx, 50) >= 10)
+    if not in_force(ctx.as_of, dt.date(2024, 8, 19), None):
+        return NOT_FIRED_REPEATED_ABSENCE
+    fires = ((_m.m_unauthorised_sessions(ctx, 50) >= 10) and ((_t23 := (None if (_t22 := cast('dt.date | None', ctx.values.get('compulsory_school_age_start'))) is None else _m.m_unauthorised_sessions_since(ctx, _t22))) is not None and _t23 >= 10) and (ctx.values.get('compulsory_school_age', False) is True) and (ctx.values.get('off_roll', False) is not True))
     if not fires:
         return NOT_FIRED_REPEATED_ABSENCE
     onset = _onset_repeated_absence(ctx)
     due_0 = shift(ctx.calendar, onset, 1, 'school days')
+    done_0 = completed(ctx, 'penalty_notice_considered', onset, (20, 'school days'))
     return RuleOutcome('repeated_absence', True, onset, (
-        Action('rule', 'repeated_absence', 'Review the pattern of unauthorised absence and consider a penalty notice', 'headteacher', due_0, status(due_0, ctx.as_of, done(ctx, 'penalty_notice_considered', onset)), ('strategy-3', 'objective-1'), 'Working together to improve school attendance (2024), penalty notice threshold'),
+        Action('rule', 'repeated_absence', 'Review the pattern of unauthorised absence and consider a penalty notice', 'headteacher', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-3', 'objective-1'), 'Working together to improve school attendance (2024), penalty notice threshold'),
     ))
 
 
 def _onset_repeated_absence(ctx: Ctx) -> dt.date:
     'Onset of rule repeated_absence: the day from which its condition has held without a break.'
-    _v7 = _m.m_unauthorised_sessions(ctx, 50)
-    _v8 = (_v7 >= 10)
-    _s9 = _m.m_unauthorised_sessions_onset(ctx, 50, '>=' if _v8 else '<', 10)
-    return _s9 or ctx.calendar.first_school_day
+    _v8 = 50
+    _v9 = _m.m_unauthorised_sessions(ctx, _v8)
+    _v10 = (_v9 >= 10)
+    _s11 = _m.m_unauthorised_sessions_onset(ctx, _v8, '>=' if _v10 else '<', 10)
+    _v12 = cast('dt.date | None', ctx.values.get('compulsory_school_age_start'))
+    _v13: bool
+    _s14: dt.date | None
+    if _v12 is None:
+        _v13, _s14 = False, None
+    else:
+        _v15 = _m.m_unauthorised_sessions_since(ctx, _v12)
+        _v16 = (_v15 >= 10)
+        _v13, _s14 = _v16, _m.m_unauthorised_sessions_since_onset(ctx, _v12, '>=' if _v16 else '<', 10)
+    _v17 = cast('bool | None', ctx.values.get('compulsory_school_age', False))
+    _v18 = cast('bool | None', ctx.values.get('off_roll', False))
+    _v19 = (_v18 is not True)
+    _v20, _s21 = bool_op(False, ((_v10, _s11), (_v13, _s14), ((_v17 is True), ctx.since.get('compulsory_school_age')), (_v19, ctx.since.get('off_roll')), ))
+    return _s21 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_ABSENCE_CONCERN: Final = RuleOutcome('absence_concern', False, None)
@@ -99,16 +124,18 @@ def rule_absence_concern(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_ABSENCE_CONCERN
     onset = _onset_absence_concern(ctx)
     due_0 = shift(ctx.calendar, onset, 1, 'school days')
+    done_0 = completed(ctx, 'initial_checks_completed', onset, (20, 'school days'))
     due_1 = shift(ctx.calendar, onset, 1, 'school days')
+    done_1 = completed(ctx, 'dsl_notified', onset, (20, 'school days'))
     return RuleOutcome('absence_concern', True, onset, (
-        Action('rule', 'absence_concern', "Carry out the school's initial checks in line with the attendance and safeguarding policies", 'attendance_officer', due_0, status(due_0, ctx.as_of, done(ctx, 'initial_checks_completed', onset)), ('strategy-4',), None),
-        Action('rule', 'absence_concern', 'Notify the DSL of the concern', 'attendance_officer', due_1, status(due_1, ctx.as_of, done(ctx, 'dsl_notified', onset)), ('strategy-4',), None),
+        Action('rule', 'absence_concern', "Carry out the school's initial checks in line with the attendance and safeguarding policies", 'attendance_officer', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-4',), None),
+        Action('rule', 'absence_concern', 'Notify the DSL of the concern', 'attendance_officer', due_1, status(due_1, ctx.as_of, done_1 is not None), ('strategy-4',), None),
     ))
 
 
 def _onset_absence_concern(ctx: Ctx) -> dt.date:
     'Onset of rule absence_concern: the day from which its condition has held without a break.'
-    _v10 = cast('bool | None', ctx.values.get('absence_concern', False))
+    _v24 = cast('bool | None', ctx.values.get('absence_concern', False))
     return ctx.since.get('absence_concern') or ctx.calendar.first_school_day
 
 
@@ -117,22 +144,24 @@ NOT_FIRED_N_CODE_NOT_REPLACED: Final = RuleOutcome('n_code_not_replaced', False,
 
 def rule_n_code_not_replaced(ctx: Ctx) -> RuleOutcome:
     'Rule n_code_not_replaced: An N code has not been replaced within 5 school days (clauses: strategy-2).'
+    if not in_force(ctx.as_of, dt.date(2024, 8, 19), None):
+        return NOT_FIRED_N_CODE_NOT_REPLACED
     fires = (_m.m_n_unresolved(ctx) >= 5)
     if not fires:
         return NOT_FIRED_N_CODE_NOT_REPLACED
     onset = _onset_n_code_not_replaced(ctx)
     due_0 = shift(ctx.calendar, onset, 0, 'school days')
     return RuleOutcome('n_code_not_replaced', True, onset, (
-        Action('rule', 'n_code_not_replaced', 'Establish the reason and replace the N code with the correct code (the 5 school days end today)', 'attendance_officer', due_0, status(due_0, ctx.as_of, False), ('strategy-2',), 'SI 2024/208 reg 10(7)-(9)'),
+        Action('rule', 'n_code_not_replaced', 'Establish the reason and replace the N code with the correct code (5 school days have passed since the session)', 'attendance_officer', due_0, status(due_0, ctx.as_of, False), ('strategy-2',), 'SI 2024/208 reg 10(7)-(9)'),
     ))
 
 
 def _onset_n_code_not_replaced(ctx: Ctx) -> dt.date:
     'Onset of rule n_code_not_replaced: the day from which its condition has held without a break.'
-    _v11 = _m.m_n_unresolved(ctx)
-    _v12 = (_v11 >= 5)
-    _s13 = _m.m_n_unresolved_onset(ctx, '>=' if _v12 else '<', 5)
-    return _s13 or ctx.calendar.first_school_day
+    _v25 = _m.m_n_unresolved(ctx)
+    _v26 = (_v25 >= 5)
+    _s27 = _m.m_n_unresolved_onset(ctx, '>=' if _v26 else '<', 5)
+    return _s27 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_PERSISTENT_ABSENCE: Final = RuleOutcome('persistent_absence', False, None)
@@ -140,21 +169,28 @@ NOT_FIRED_PERSISTENT_ABSENCE: Final = RuleOutcome('persistent_absence', False, N
 
 def rule_persistent_absence(ctx: Ctx) -> RuleOutcome:
     'Rule persistent_absence: Persistent absence — 10% or more of possible sessions missed this school year (clauses: strategy-3, objective-1).'
-    fires = (_m.m_absence_share(ctx, dt.date(2025, 9, 1)) >= Fraction(10, 1))
+    if not in_force(ctx.as_of, dt.date(2024, 8, 19), None):
+        return NOT_FIRED_PERSISTENT_ABSENCE
+    fires = ((_m.m_absence_share(ctx, academic_year_start(ctx.calendar, ctx.as_of)) >= Fraction(10, 1)) and (ctx.values.get('off_roll', False) is not True))
     if not fires:
         return NOT_FIRED_PERSISTENT_ABSENCE
     onset = _onset_persistent_absence(ctx)
+    done_0 = completed(ctx, 'attendance_support_agreed', onset, (20, 'school days'))
     return RuleOutcome('persistent_absence', True, onset, (
-        Action('rule', 'persistent_absence', 'Agree attendance support with the family of a persistently absent pupil', 'attendance_officer', None, status(None, ctx.as_of, done(ctx, 'attendance_support_agreed', onset)), ('strategy-3', 'objective-1'), 'Working together to improve school attendance (2024)'),
+        Action('rule', 'persistent_absence', 'Agree attendance support with the family of a persistently absent pupil', 'attendance_officer', None, status(None, ctx.as_of, done_0 is not None), ('strategy-3', 'objective-1'), 'Working together to improve school attendance (2024)'),
     ))
 
 
 def _onset_persistent_absence(ctx: Ctx) -> dt.date:
     'Onset of rule persistent_absence: the day from which its condition has held without a break.'
-    _v14 = _m.m_absence_share(ctx, dt.date(2025, 9, 1))
-    _v15 = (_v14 >= Fraction(10, 1))
-    _s16 = _m.m_absence_share_onset(ctx, dt.date(2025, 9, 1), '>=' if _v15 else '<', Fraction(10, 1))
-    return _s16 or ctx.calendar.first_school_day
+    _v28 = academic_year_start(ctx.calendar, ctx.as_of)
+    _v29 = _m.m_absence_share(ctx, _v28)
+    _v30 = (_v29 >= Fraction(10, 1))
+    _s31 = _m.m_absence_share_onset(ctx, _v28, '>=' if _v30 else '<', Fraction(10, 1))
+    _v32 = cast('bool | None', ctx.values.get('off_roll', False))
+    _v33 = (_v32 is not True)
+    _v34, _s35 = bool_op(False, ((_v30, _s31), (_v33, ctx.since.get('off_roll')), ))
+    return _s35 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_SEVERE_ABSENCE: Final = RuleOutcome('severe_absence', False, None)
@@ -162,21 +198,28 @@ NOT_FIRED_SEVERE_ABSENCE: Final = RuleOutcome('severe_absence', False, None)
 
 def rule_severe_absence(ctx: Ctx) -> RuleOutcome:
     'Rule severe_absence: Severe absence — 50% or more of possible sessions missed this school year (clauses: strategy-1, objective-3).'
-    fires = (_m.m_absence_share(ctx, dt.date(2025, 9, 1)) >= Fraction(50, 1))
+    if not in_force(ctx.as_of, dt.date(2024, 8, 19), None):
+        return NOT_FIRED_SEVERE_ABSENCE
+    fires = ((_m.m_absence_share(ctx, academic_year_start(ctx.calendar, ctx.as_of)) >= Fraction(50, 1)) and (ctx.values.get('off_roll', False) is not True))
     if not fires:
         return NOT_FIRED_SEVERE_ABSENCE
     onset = _onset_severe_absence(ctx)
+    done_0 = completed(ctx, 'severe_absence_plan_agreed', onset, (20, 'school days'))
     return RuleOutcome('severe_absence', True, onset, (
-        Action('rule', 'severe_absence', 'Agree a plan for a severely absent pupil with the local authority', 'headteacher', None, status(None, ctx.as_of, done(ctx, 'severe_absence_plan_agreed', onset)), ('strategy-1', 'objective-3'), 'Working together to improve school attendance (2024)'),
+        Action('rule', 'severe_absence', 'Agree a plan for a severely absent pupil with the local authority', 'headteacher', None, status(None, ctx.as_of, done_0 is not None), ('strategy-1', 'objective-3'), 'Working together to improve school attendance (2024)'),
     ))
 
 
 def _onset_severe_absence(ctx: Ctx) -> dt.date:
     'Onset of rule severe_absence: the day from which its condition has held without a break.'
-    _v17 = _m.m_absence_share(ctx, dt.date(2025, 9, 1))
-    _v18 = (_v17 >= Fraction(50, 1))
-    _s19 = _m.m_absence_share_onset(ctx, dt.date(2025, 9, 1), '>=' if _v18 else '<', Fraction(50, 1))
-    return _s19 or ctx.calendar.first_school_day
+    _v36 = academic_year_start(ctx.calendar, ctx.as_of)
+    _v37 = _m.m_absence_share(ctx, _v36)
+    _v38 = (_v37 >= Fraction(50, 1))
+    _s39 = _m.m_absence_share_onset(ctx, _v36, '>=' if _v38 else '<', Fraction(50, 1))
+    _v40 = cast('bool | None', ctx.values.get('off_roll', False))
+    _v41 = (_v40 is not True)
+    _v42, _s43 = bool_op(False, ((_v38, _s39), (_v41, ctx.since.get('off_roll')), ))
+    return _s43 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_ABSENCE_RETURN: Final = RuleOutcome('absence_return', False, None)
@@ -184,21 +227,57 @@ NOT_FIRED_ABSENCE_RETURN: Final = RuleOutcome('absence_return', False, None)
 
 def rule_absence_return(ctx: Ctx) -> RuleOutcome:
     'Rule absence_return: 10 school days of unauthorised absence — include the pupil in the absence return to the LA (clauses: objective-3).'
-    fires = (_m.m_unauthorised_days(ctx, 190) >= 10)
+    if not in_force(ctx.as_of, dt.date(2024, 8, 19), None):
+        return NOT_FIRED_ABSENCE_RETURN
+    fires = ((ctx.values.get('compulsory_school_age', False) is True) and (ctx.values.get('off_roll', False) is not True) and ((_m.m_unauthorised_days(ctx, academic_year_start(ctx.calendar, ctx.as_of)) >= 10) and ((_t77 := (None if (_t76 := cast('dt.date | None', ctx.values.get('compulsory_school_age_start'))) is None else _m.m_unauthorised_days(ctx, _t76))) is not None and _t77 >= 10)))
     if not fires:
         return NOT_FIRED_ABSENCE_RETURN
     onset = _onset_absence_return(ctx)
+    done_0 = completed(ctx, 'absence_return_made', onset, (20, 'school days'))
     return RuleOutcome('absence_return', True, onset, (
-        Action('rule', 'absence_return', 'Include the pupil in the next absence return to the local authority', 'attendance_officer', None, status(None, ctx.as_of, done(ctx, 'absence_return_made', onset)), ('objective-3',), 'SI 2024/208 reg 13; LA absence return'),
+        Action('rule', 'absence_return', 'Include the pupil in the next absence return to the local authority', 'attendance_officer', None, status(None, ctx.as_of, done_0 is not None), ('objective-3',), 'SI 2024/208 reg 13; LA absence return'),
     ))
 
 
 def _onset_absence_return(ctx: Ctx) -> dt.date:
     'Onset of rule absence_return: the day from which its condition has held without a break.'
-    _v20 = _m.m_unauthorised_days(ctx, 190)
-    _v21 = (_v20 >= 10)
-    _s22 = _m.m_unauthorised_days_onset(ctx, 190, '>=' if _v21 else '<', 10)
-    return _s22 or ctx.calendar.first_school_day
+    _v44 = cast('bool | None', ctx.values.get('compulsory_school_age', False))
+    _v45 = cast('bool | None', ctx.values.get('off_roll', False))
+    _v46 = (_v45 is not True)
+    _v47 = academic_year_start(ctx.calendar, ctx.as_of)
+    _v48 = _m.m_unauthorised_days(ctx, _v47)
+    _v49 = (_v48 >= 10)
+    _s50 = _m.m_unauthorised_days_onset(ctx, _v47, '>=' if _v49 else '<', 10)
+    _v51 = cast('dt.date | None', ctx.values.get('compulsory_school_age_start'))
+    _v52: bool
+    _s53: dt.date | None
+    if _v51 is None:
+        _v52, _s53 = False, None
+    else:
+        _v54 = _m.m_unauthorised_days(ctx, _v51)
+        _v55 = (_v54 >= 10)
+        _v52, _s53 = _v55, _m.m_unauthorised_days_onset(ctx, _v51, '>=' if _v55 else '<', 10)
+    _v56, _s57 = bool_op(False, ((True, None), (_v49, _s50), (_v52, _s53), ))
+    _v58 = False
+    _v59 = academic_year_start(ctx.calendar, ctx.as_of)
+    _v60 = _m.m_unauthorised_sessions_since(ctx, _v59)
+    _v61 = (10 * 2)
+    _v62 = (_v60 >= _v61)
+    _s63 = _m.m_unauthorised_sessions_since_onset(ctx, _v59, '>=' if _v62 else '<', _v61)
+    _v64 = cast('dt.date | None', ctx.values.get('compulsory_school_age_start'))
+    _v65: bool
+    _s66: dt.date | None
+    if _v64 is None:
+        _v65, _s66 = False, None
+    else:
+        _v67 = _m.m_unauthorised_sessions_since(ctx, _v64)
+        _v68 = (10 * 2)
+        _v69 = (_v67 >= _v68)
+        _v65, _s66 = _v69, _m.m_unauthorised_sessions_since_onset(ctx, _v64, '>=' if _v69 else '<', _v68)
+    _v70, _s71 = bool_op(False, ((_v58, None), (_v62, _s63), (_v65, _s66), ))
+    _v72, _s73 = bool_op(True, ((_v56, _s57), (_v70, _s71), ))
+    _v74, _s75 = bool_op(False, (((_v44 is True), ctx.since.get('compulsory_school_age')), (_v46, ctx.since.get('off_roll')), (_v72, _s73), ))
+    return _s75 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_SICKNESS_RETURN: Final = RuleOutcome('sickness_return', False, None)
@@ -206,21 +285,57 @@ NOT_FIRED_SICKNESS_RETURN: Final = RuleOutcome('sickness_return', False, None)
 
 def rule_sickness_return(ctx: Ctx) -> RuleOutcome:
     'Rule sickness_return: 15 school days of illness — include the pupil in the sickness return to the LA (clauses: objective-3).'
-    fires = (_m.m_sickness_days(ctx, 190) >= 15)
+    if not in_force(ctx.as_of, dt.date(2024, 8, 19), None):
+        return NOT_FIRED_SICKNESS_RETURN
+    fires = ((ctx.values.get('compulsory_school_age', False) is True) and (ctx.values.get('off_roll', False) is not True) and ((_m.m_sickness_days(ctx, academic_year_start(ctx.calendar, ctx.as_of)) >= 15) and ((_t113 := (None if (_t112 := cast('dt.date | None', ctx.values.get('compulsory_school_age_start'))) is None else _m.m_sickness_days(ctx, _t112))) is not None and _t113 >= 15)))
     if not fires:
         return NOT_FIRED_SICKNESS_RETURN
     onset = _onset_sickness_return(ctx)
+    done_0 = completed(ctx, 'sickness_return_made', onset, (20, 'school days'))
     return RuleOutcome('sickness_return', True, onset, (
-        Action('rule', 'sickness_return', 'Include the pupil in the next sickness return to the local authority', 'attendance_officer', None, status(None, ctx.as_of, done(ctx, 'sickness_return_made', onset)), ('objective-3',), 'SI 2024/208 reg 13; LA sickness return'),
+        Action('rule', 'sickness_return', 'Include the pupil in the next sickness return to the local authority', 'attendance_officer', None, status(None, ctx.as_of, done_0 is not None), ('objective-3',), 'SI 2024/208 reg 13; LA sickness return'),
     ))
 
 
 def _onset_sickness_return(ctx: Ctx) -> dt.date:
     'Onset of rule sickness_return: the day from which its condition has held without a break.'
-    _v23 = _m.m_sickness_days(ctx, 190)
-    _v24 = (_v23 >= 15)
-    _s25 = _m.m_sickness_days_onset(ctx, 190, '>=' if _v24 else '<', 15)
-    return _s25 or ctx.calendar.first_school_day
+    _v80 = cast('bool | None', ctx.values.get('compulsory_school_age', False))
+    _v81 = cast('bool | None', ctx.values.get('off_roll', False))
+    _v82 = (_v81 is not True)
+    _v83 = academic_year_start(ctx.calendar, ctx.as_of)
+    _v84 = _m.m_sickness_days(ctx, _v83)
+    _v85 = (_v84 >= 15)
+    _s86 = _m.m_sickness_days_onset(ctx, _v83, '>=' if _v85 else '<', 15)
+    _v87 = cast('dt.date | None', ctx.values.get('compulsory_school_age_start'))
+    _v88: bool
+    _s89: dt.date | None
+    if _v87 is None:
+        _v88, _s89 = False, None
+    else:
+        _v90 = _m.m_sickness_days(ctx, _v87)
+        _v91 = (_v90 >= 15)
+        _v88, _s89 = _v91, _m.m_sickness_days_onset(ctx, _v87, '>=' if _v91 else '<', 15)
+    _v92, _s93 = bool_op(False, ((True, None), (_v85, _s86), (_v88, _s89), ))
+    _v94 = False
+    _v95 = academic_year_start(ctx.calendar, ctx.as_of)
+    _v96 = _m.m_sickness_sessions(ctx, _v95)
+    _v97 = (15 * 2)
+    _v98 = (_v96 >= _v97)
+    _s99 = _m.m_sickness_sessions_onset(ctx, _v95, '>=' if _v98 else '<', _v97)
+    _v100 = cast('dt.date | None', ctx.values.get('compulsory_school_age_start'))
+    _v101: bool
+    _s102: dt.date | None
+    if _v100 is None:
+        _v101, _s102 = False, None
+    else:
+        _v103 = _m.m_sickness_sessions(ctx, _v100)
+        _v104 = (15 * 2)
+        _v105 = (_v103 >= _v104)
+        _v101, _s102 = _v105, _m.m_sickness_sessions_onset(ctx, _v100, '>=' if _v105 else '<', _v104)
+    _v106, _s107 = bool_op(False, ((_v94, None), (_v98, _s99), (_v101, _s102), ))
+    _v108, _s109 = bool_op(True, ((_v92, _s93), (_v106, _s107), ))
+    _v110, _s111 = bool_op(False, (((_v80 is True), ctx.since.get('compulsory_school_age')), (_v82, ctx.since.get('off_roll')), (_v108, _s109), ))
+    return _s111 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_NEW_PUPIL_RETURN: Final = RuleOutcome('new_pupil_return', False, None)
@@ -228,26 +343,32 @@ NOT_FIRED_NEW_PUPIL_RETURN: Final = RuleOutcome('new_pupil_return', False, None)
 
 def rule_new_pupil_return(ctx: Ctx) -> RuleOutcome:
     'Rule new_pupil_return: A new pupil — the new-pupil return to the LA by the end of the fifth day (clauses: objective-3).'
-    fires = (((_t36 := cast('dt.date | None', ctx.values.get('admission_date'))) is not None and _t36 >= dt.date(2025, 9, 1)) and ((_t37 := cast('dt.date | None', ctx.values.get('admission_date'))) is not None and ctx.as_of >= _t37) and (ctx.values.get('joined_junior_class_at_year_start', False) is not True))
+    if not in_force(ctx.as_of, dt.date(2024, 8, 19), None):
+        return NOT_FIRED_NEW_PUPIL_RETURN
+    fires = (((_t127 := cast('dt.date | None', ctx.values.get('admission_date'))) is not None and ctx.as_of >= _t127) and ((_t128 := cast('dt.date | None', ctx.values.get('admission_date'))) is not None and _t128 > shift(ctx.calendar, ctx.as_of, 12, 'months', -1)) and (ctx.values.get('joined_junior_class_at_year_start', False) is not True))
     if not fires:
         return NOT_FIRED_NEW_PUPIL_RETURN
     onset = _onset_new_pupil_return(ctx)
     due_0 = shift(ctx.calendar, onset, 5, 'days')
+    done_0 = completed(ctx, 'new_pupil_return_made', onset, (20, 'school days'))
     return RuleOutcome('new_pupil_return', True, onset, (
-        Action('rule', 'new_pupil_return', 'Make the new-pupil return to the local authority', 'admissions', due_0, status(due_0, ctx.as_of, done(ctx, 'new_pupil_return_made', onset)), ('objective-3',), 'SI 2024/208 reg 13(1)-(3)'),
+        Action('rule', 'new_pupil_return', 'Make the new-pupil return to the local authority', 'admissions', due_0, status(due_0, ctx.as_of, done_0 is not None), ('objective-3',), 'SI 2024/208 reg 13(1)-(3)'),
+    ), (
+        *late(ctx.calendar, 'new_pupil_return', 'Make the new-pupil return to the local authority', due_0, done_0, 'days', ('objective-3',)),
     ))
 
 
 def _onset_new_pupil_return(ctx: Ctx) -> dt.date:
     'Onset of rule new_pupil_return: the day from which its condition has held without a break.'
-    _v26 = cast('dt.date | None', ctx.values.get('admission_date'))
-    _v28 = ((_t27 := _v26) is not None and _t27 >= dt.date(2025, 9, 1))
-    _v29 = cast('dt.date | None', ctx.values.get('admission_date'))
-    _v30, _s31 = today_compare('>=', ctx.as_of, _v29, ctx.since.get('admission_date'))
-    _v32 = cast('bool | None', ctx.values.get('joined_junior_class_at_year_start', False))
-    _v33 = (_v32 is not True)
-    _v34, _s35 = bool_op(False, ((_v28 is True, ctx.since.get('admission_date')), (_v30 is True, _s31), (_v33 is True, ctx.since.get('joined_junior_class_at_year_start')), ))
-    return _s35 or ctx.calendar.first_school_day
+    _v116 = cast('dt.date | None', ctx.values.get('admission_date'))
+    _v117, _s118 = today_compare('>=', ctx.as_of, _v116, ctx.since.get('admission_date'))
+    _v119 = cast('dt.date | None', ctx.values.get('admission_date'))
+    _v120 = shift(ctx.calendar, ctx.as_of, 12, 'months', -1)
+    _v122 = ((_t121 := _v119) is not None and _t121 > _v120)
+    _v123 = cast('bool | None', ctx.values.get('joined_junior_class_at_year_start', False))
+    _v124 = (_v123 is not True)
+    _v125, _s126 = bool_op(False, ((_v117, _s118), (_v122, ctx.since.get('admission_date')), (_v124, ctx.since.get('joined_junior_class_at_year_start')), ))
+    return _s126 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_GROUND_H_JOINT_ENQUIRIES: Final = RuleOutcome('ground_h_joint_enquiries', False, None)
@@ -255,26 +376,32 @@ NOT_FIRED_GROUND_H_JOINT_ENQUIRIES: Final = RuleOutcome('ground_h_joint_enquirie
 
 def rule_ground_h_joint_enquiries(ctx: Ctx) -> RuleOutcome:
     'Rule ground_h_joint_enquiries: No return within 10 school days after a leave of absence — joint reasonable enquiries before any deletion (clauses: strategy-9, strategy-9-i).'
-    fires = ((ctx.values.get('leave_expired', False) is True) and (_m.m_unauthorised_run(ctx) >= 10) and (ctx.values.get('sickness_or_unavoidable_cause', False) is not True))
+    if not in_force(ctx.as_of, dt.date(2024, 8, 19), None):
+        return NOT_FIRED_GROUND_H_JOINT_ENQUIRIES
+    fires = ((ctx.values.get('leave_expired', False) is True) and (_m.m_unauthorised_run(ctx) >= 10) and (ctx.values.get('sickness_or_unavoidable_cause', False) is not True) and (ctx.values.get('compulsory_school_age', False) is True) and (ctx.values.get('off_roll', False) is not True))
     if not fires:
         return NOT_FIRED_GROUND_H_JOINT_ENQUIRIES
     onset = _onset_ground_h_joint_enquiries(ctx)
     due_0 = shift(ctx.calendar, onset, 1, 'school days')
+    done_0 = completed(ctx, 'joint_enquiries_started', onset, (20, 'school days'))
     return RuleOutcome('ground_h_joint_enquiries', True, onset, (
-        Action('rule', 'ground_h_joint_enquiries', 'Begin reasonable enquiries jointly with the local authority to find the pupil', 'attendance_officer', due_0, status(due_0, ctx.as_of, done(ctx, 'joint_enquiries_started', onset)), ('strategy-9', 'strategy-9-i'), 'SI 2024/208 reg 9(1)(h)'),
+        Action('rule', 'ground_h_joint_enquiries', 'Begin reasonable enquiries jointly with the local authority to find the pupil', 'attendance_officer', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-9', 'strategy-9-i'), 'SI 2024/208 reg 9(1)(h)'),
     ))
 
 
 def _onset_ground_h_joint_enquiries(ctx: Ctx) -> dt.date:
     'Onset of rule ground_h_joint_enquiries: the day from which its condition has held without a break.'
-    _v38 = cast('bool | None', ctx.values.get('leave_expired', False))
-    _v39 = _m.m_unauthorised_run(ctx)
-    _v40 = (_v39 >= 10)
-    _s41 = _m.m_unauthorised_run_onset(ctx, '>=' if _v40 else '<', 10)
-    _v42 = cast('bool | None', ctx.values.get('sickness_or_unavoidable_cause', False))
-    _v43 = (_v42 is not True)
-    _v44, _s45 = bool_op(False, ((_v38 is True, ctx.since.get('leave_expired')), (_v40 is True, _s41), (_v43 is True, ctx.since.get('sickness_or_unavoidable_cause')), ))
-    return _s45 or ctx.calendar.first_school_day
+    _v129 = cast('bool | None', ctx.values.get('leave_expired', False))
+    _v130 = _m.m_unauthorised_run(ctx)
+    _v131 = (_v130 >= 10)
+    _s132 = _m.m_unauthorised_run_onset(ctx, '>=' if _v131 else '<', 10)
+    _v133 = cast('bool | None', ctx.values.get('sickness_or_unavoidable_cause', False))
+    _v134 = (_v133 is not True)
+    _v135 = cast('bool | None', ctx.values.get('compulsory_school_age', False))
+    _v136 = cast('bool | None', ctx.values.get('off_roll', False))
+    _v137 = (_v136 is not True)
+    _v138, _s139 = bool_op(False, (((_v129 is True), ctx.since.get('leave_expired')), (_v131, _s132), (_v134, ctx.since.get('sickness_or_unavoidable_cause')), ((_v135 is True), ctx.since.get('compulsory_school_age')), (_v137, ctx.since.get('off_roll')), ))
+    return _s139 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_GROUND_I_JOINT_ENQUIRIES: Final = RuleOutcome('ground_i_joint_enquiries', False, None)
@@ -282,25 +409,31 @@ NOT_FIRED_GROUND_I_JOINT_ENQUIRIES: Final = RuleOutcome('ground_i_joint_enquirie
 
 def rule_ground_i_joint_enquiries(ctx: Ctx) -> RuleOutcome:
     'Rule ground_i_joint_enquiries: Continuous absence of 20 school days — joint reasonable enquiries before any deletion (clauses: strategy-9, strategy-9-ii).'
-    fires = ((_m.m_unauthorised_run(ctx) >= 20) and (ctx.values.get('sickness_or_unavoidable_cause', False) is not True))
+    if not in_force(ctx.as_of, dt.date(2024, 8, 19), None):
+        return NOT_FIRED_GROUND_I_JOINT_ENQUIRIES
+    fires = ((_m.m_unauthorised_run(ctx) >= 20) and (ctx.values.get('sickness_or_unavoidable_cause', False) is not True) and (ctx.values.get('compulsory_school_age', False) is True) and (ctx.values.get('off_roll', False) is not True))
     if not fires:
         return NOT_FIRED_GROUND_I_JOINT_ENQUIRIES
     onset = _onset_ground_i_joint_enquiries(ctx)
     due_0 = shift(ctx.calendar, onset, 1, 'school days')
+    done_0 = completed(ctx, 'joint_enquiries_started', onset, (20, 'school days'))
     return RuleOutcome('ground_i_joint_enquiries', True, onset, (
-        Action('rule', 'ground_i_joint_enquiries', 'Begin reasonable enquiries jointly with the local authority to find the pupil', 'attendance_officer', due_0, status(due_0, ctx.as_of, done(ctx, 'joint_enquiries_started', onset)), ('strategy-9', 'strategy-9-ii'), 'SI 2024/208 reg 9(1)(i)'),
+        Action('rule', 'ground_i_joint_enquiries', 'Begin reasonable enquiries jointly with the local authority to find the pupil', 'attendance_officer', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-9', 'strategy-9-ii'), 'SI 2024/208 reg 9(1)(i)'),
     ))
 
 
 def _onset_ground_i_joint_enquiries(ctx: Ctx) -> dt.date:
     'Onset of rule ground_i_joint_enquiries: the day from which its condition has held without a break.'
-    _v46 = _m.m_unauthorised_run(ctx)
-    _v47 = (_v46 >= 20)
-    _s48 = _m.m_unauthorised_run_onset(ctx, '>=' if _v47 else '<', 20)
-    _v49 = cast('bool | None', ctx.values.get('sickness_or_unavoidable_cause', False))
-    _v50 = (_v49 is not True)
-    _v51, _s52 = bool_op(False, ((_v47 is True, _s48), (_v50 is True, ctx.since.get('sickness_or_unavoidable_cause')), ))
-    return _s52 or ctx.calendar.first_school_day
+    _v140 = _m.m_unauthorised_run(ctx)
+    _v141 = (_v140 >= 20)
+    _s142 = _m.m_unauthorised_run_onset(ctx, '>=' if _v141 else '<', 20)
+    _v143 = cast('bool | None', ctx.values.get('sickness_or_unavoidable_cause', False))
+    _v144 = (_v143 is not True)
+    _v145 = cast('bool | None', ctx.values.get('compulsory_school_age', False))
+    _v146 = cast('bool | None', ctx.values.get('off_roll', False))
+    _v147 = (_v146 is not True)
+    _v148, _s149 = bool_op(False, ((_v141, _s142), (_v144, ctx.since.get('sickness_or_unavoidable_cause')), ((_v145 is True), ctx.since.get('compulsory_school_age')), (_v147, ctx.since.get('off_roll')), ))
+    return _s149 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_SUBSTANTIAL_PERIOD: Final = RuleOutcome('substantial_period', False, None)
@@ -308,26 +441,29 @@ NOT_FIRED_SUBSTANTIAL_PERIOD: Final = RuleOutcome('substantial_period', False, N
 
 def rule_substantial_period(ctx: Ctx) -> RuleOutcome:
     'Rule substantial_period: Out of education for four weeks or more — treat as possibly missing education (clauses: definition, objective-2).'
-    fires = (((_t62 := _m.m_days_since_last_present(ctx)) is not None and _t62 >= (4 * 7)) and (ctx.values.get('sickness_or_unavoidable_cause', False) is not True))
+    fires = (((_t161 := _m.m_school_days_out(ctx)) is not None and _t161 >= 20) and (ctx.values.get('sickness_or_unavoidable_cause', False) is not True) and (ctx.values.get('compulsory_school_age', False) is True) and (ctx.values.get('off_roll', False) is not True))
     if not fires:
         return NOT_FIRED_SUBSTANTIAL_PERIOD
     onset = _onset_substantial_period(ctx)
     due_0 = shift(ctx.calendar, onset, 1, 'school days')
+    done_0 = completed(ctx, 'cme_officer_contacted', onset, (20, 'school days'))
     return RuleOutcome('substantial_period', True, onset, (
-        Action('rule', 'substantial_period', "Contact the local authority's children missing education officer about the pupil", 'headteacher', due_0, status(due_0, ctx.as_of, done(ctx, 'cme_officer_contacted', onset)), ('definition', 'objective-2'), 'Children missing education statutory guidance (working definition, not statute)'),
+        Action('rule', 'substantial_period', "Contact the local authority's children missing education officer about the pupil", 'headteacher', due_0, status(due_0, ctx.as_of, done_0 is not None), ('definition', 'objective-2'), 'Children missing education statutory guidance (working definition, not statute)'),
     ))
 
 
 def _onset_substantial_period(ctx: Ctx) -> dt.date:
     'Onset of rule substantial_period: the day from which its condition has held without a break.'
-    _v53 = _m.m_days_since_last_present(ctx)
-    _v54 = (4 * 7)
-    _v56 = ((_t55 := _v53) is not None and _t55 >= _v54)
-    _s57 = _m.m_days_since_last_present_onset(ctx, '>=' if _v56 else '<', _v54)
-    _v58 = cast('bool | None', ctx.values.get('sickness_or_unavoidable_cause', False))
-    _v59 = (_v58 is not True)
-    _v60, _s61 = bool_op(False, ((_v56 is True, _s57), (_v59 is True, ctx.since.get('sickness_or_unavoidable_cause')), ))
-    return _s61 or ctx.calendar.first_school_day
+    _v150 = _m.m_school_days_out(ctx)
+    _v152 = ((_t151 := _v150) is not None and _t151 >= 20)
+    _s153 = _m.m_school_days_out_onset(ctx, '>=' if _v152 else '<', 20)
+    _v154 = cast('bool | None', ctx.values.get('sickness_or_unavoidable_cause', False))
+    _v155 = (_v154 is not True)
+    _v156 = cast('bool | None', ctx.values.get('compulsory_school_age', False))
+    _v157 = cast('bool | None', ctx.values.get('off_roll', False))
+    _v158 = (_v157 is not True)
+    _v159, _s160 = bool_op(False, ((_v152, _s153), (_v155, ctx.since.get('sickness_or_unavoidable_cause')), ((_v156 is True), ctx.since.get('compulsory_school_age')), (_v158, ctx.since.get('off_roll')), ))
+    return _s160 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_LEAVING_FOR_ANOTHER_SCHOOL: Final = RuleOutcome('leaving_for_another_school', False, None)
@@ -335,7 +471,7 @@ NOT_FIRED_LEAVING_FOR_ANOTHER_SCHOOL: Final = RuleOutcome('leaving_for_another_s
 
 def rule_leaving_for_another_school(ctx: Ctx) -> RuleOutcome:
     'Rule leaving_for_another_school: Leaving for another school — confirm registration and attendance there (clauses: strategy-5).'
-    fires = ((cast('str | None', ctx.values.get('destination')) == 'another_school') and ((_t70 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t70))
+    fires = ((cast('str | None', ctx.values.get('destination')) == 'another_school') and ((_t169 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t169))
     if not fires:
         return NOT_FIRED_LEAVING_FOR_ANOTHER_SCHOOL
     onset = _onset_leaving_for_another_school(ctx)
@@ -345,12 +481,12 @@ def rule_leaving_for_another_school(ctx: Ctx) -> RuleOutcome:
 
 def _onset_leaving_for_another_school(ctx: Ctx) -> dt.date:
     'Onset of rule leaving_for_another_school: the day from which its condition has held without a break.'
-    _v63 = cast('str | None', ctx.values.get('destination'))
-    _v64 = (_v63 == 'another_school')
-    _v65 = cast('dt.date | None', ctx.values.get('leaving_date'))
-    _v66, _s67 = today_compare('>=', ctx.as_of, _v65, ctx.since.get('leaving_date'))
-    _v68, _s69 = bool_op(False, ((_v64 is True, ctx.since.get('destination')), (_v66 is True, _s67), ))
-    return _s69 or ctx.calendar.first_school_day
+    _v162 = cast('str | None', ctx.values.get('destination'))
+    _v163 = (_v162 == 'another_school')
+    _v164 = cast('dt.date | None', ctx.values.get('leaving_date'))
+    _v165, _s166 = today_compare('>=', ctx.as_of, _v164, ctx.since.get('leaving_date'))
+    _v167, _s168 = bool_op(False, ((_v163, ctx.since.get('destination')), (_v165, _s166), ))
+    return _s168 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_RECORDS_TRANSFER: Final = RuleOutcome('records_transfer', False, None)
@@ -358,53 +494,68 @@ NOT_FIRED_RECORDS_TRANSFER: Final = RuleOutcome('records_transfer', False, None)
 
 def rule_records_transfer(ctx: Ctx) -> RuleOutcome:
     'Rule records_transfer: Common transfer file and educational record within 15 school days of leaving (clauses: strategy-6).'
-    fires = (((_t79 := cast('str | None', ctx.values.get('destination'))) is not None and _t79 in frozenset(('another_school', 'unknown', ))) and ((_t80 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t80))
+    fires = ((cast('str | None', ctx.values.get('destination')) != 'home_education') and ((_t182 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t182))
     if not fires:
         return NOT_FIRED_RECORDS_TRANSFER
     onset = _onset_records_transfer(ctx)
     due_0 = shift(ctx.calendar, onset, 15, 'school days')
+    done_0 = completed(ctx, 'ctf_sent', onset, (20, 'school days'))
     return RuleOutcome('records_transfer', True, onset, (
-        Action('rule', 'records_transfer', 'Send the common transfer file and educational record (to the lost pupil database when no school is known)', 'admissions', due_0, status(due_0, ctx.as_of, done(ctx, 'ctf_sent', onset)), ('strategy-6',), 'SI 2005/1437 reg 9 (15-school-day limit, reg 9(3B))'),
+        Action('rule', 'records_transfer', 'Send the common transfer file and educational record (to the lost pupil database when no school is known)', 'admissions', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-6',), 'SI 2005/1437 reg 9 (15-school-day limit, reg 9(3B))'),
+    ), (
+        *late(ctx.calendar, 'records_transfer', 'Send the common transfer file and educational record (to the lost pupil database when no school is known)', due_0, done_0, 'school days', ('strategy-6',)),
     ))
 
 
 def _onset_records_transfer(ctx: Ctx) -> dt.date:
     'Onset of rule records_transfer: the day from which its condition has held without a break.'
-    _v71 = cast('str | None', ctx.values.get('destination'))
-    _v72 = frozenset(('another_school', 'unknown', ))
-    _v73 = (_v71 is not None and _v71 in _v72)
-    _v74 = cast('dt.date | None', ctx.values.get('leaving_date'))
-    _v75, _s76 = today_compare('>=', ctx.as_of, _v74, ctx.since.get('leaving_date'))
-    _v77, _s78 = bool_op(False, ((_v73 is True, ctx.since.get('destination')), (_v75 is True, _s76), ))
-    return _s78 or ctx.calendar.first_school_day
+    _v170 = cast('str | None', ctx.values.get('destination'))
+    _v171 = (_v170 is None)
+    _v172: bool
+    _s173: dt.date | None
+    if _v171:
+        _v172, _s173 = True, ctx.since.get('destination')
+    else:
+        _v174 = cast('str | None', ctx.values.get('destination'))
+        _v176 = ((_t175 := _v174) is not None and _t175 != 'home_education')
+        _v172, _s173 = _v176, ctx.since.get('destination')
+    _v177 = cast('dt.date | None', ctx.values.get('leaving_date'))
+    _v178, _s179 = today_compare('>=', ctx.as_of, _v177, ctx.since.get('leaving_date'))
+    _v180, _s181 = bool_op(False, ((_v172, _s173), (_v178, _s179), ))
+    return _s181 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_CP_FILE_IN_YEAR: Final = RuleOutcome('cp_file_in_year', False, None)
 
 
 def rule_cp_file_in_year(ctx: Ctx) -> RuleOutcome:
-    'Rule cp_file_in_year: Child protection file within 5 days of an in-year move, separately, with confirmation of receipt (clauses: strategy-6).'
-    fires = ((ctx.values.get('has_cp_file', False) is True) and (cast('str | None', ctx.values.get('destination')) == 'another_school') and (ctx.values.get('joins_at_new_term', False) is not True) and ((_t91 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t91))
+    'Rule cp_file_in_year: Child protection file within 5 days of an in-year move, separately and securely (clauses: strategy-6).'
+    if not in_force(ctx.as_of, dt.date(2025, 9, 1), None):
+        return NOT_FIRED_CP_FILE_IN_YEAR
+    fires = ((ctx.values.get('has_cp_file', False) is True) and (cast('str | None', ctx.values.get('destination')) == 'another_school') and (ctx.values.get('joins_at_new_term', False) is not True) and ((_t193 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t193))
     if not fires:
         return NOT_FIRED_CP_FILE_IN_YEAR
     onset = _onset_cp_file_in_year(ctx)
     due_0 = shift(ctx.calendar, onset, 5, 'days')
+    done_0 = completed(ctx, 'cp_file_sent', onset, (20, 'school days'))
     return RuleOutcome('cp_file_in_year', True, onset, (
-        Action('rule', 'cp_file_in_year', 'Transfer the child protection file separately and securely, and obtain confirmation of receipt', 'dsl', due_0, status(due_0, ctx.as_of, done(ctx, 'cp_file_receipt_confirmed', onset)), ('strategy-6',), 'Keeping children safe in education 2025'),
+        Action('rule', 'cp_file_in_year', 'Transfer the child protection file separately and securely', 'dsl', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-6',), 'Keeping children safe in education 2025'),
+    ), (
+        *late(ctx.calendar, 'cp_file_in_year', 'Transfer the child protection file separately and securely', due_0, done_0, 'days', ('strategy-6',)),
     ))
 
 
 def _onset_cp_file_in_year(ctx: Ctx) -> dt.date:
     'Onset of rule cp_file_in_year: the day from which its condition has held without a break.'
-    _v81 = cast('bool | None', ctx.values.get('has_cp_file', False))
-    _v82 = cast('str | None', ctx.values.get('destination'))
-    _v83 = (_v82 == 'another_school')
-    _v84 = cast('bool | None', ctx.values.get('joins_at_new_term', False))
-    _v85 = (_v84 is not True)
-    _v86 = cast('dt.date | None', ctx.values.get('leaving_date'))
-    _v87, _s88 = today_compare('>=', ctx.as_of, _v86, ctx.since.get('leaving_date'))
-    _v89, _s90 = bool_op(False, ((_v81 is True, ctx.since.get('has_cp_file')), (_v83 is True, ctx.since.get('destination')), (_v85 is True, ctx.since.get('joins_at_new_term')), (_v87 is True, _s88), ))
-    return _s90 or ctx.calendar.first_school_day
+    _v183 = cast('bool | None', ctx.values.get('has_cp_file', False))
+    _v184 = cast('str | None', ctx.values.get('destination'))
+    _v185 = (_v184 == 'another_school')
+    _v186 = cast('bool | None', ctx.values.get('joins_at_new_term', False))
+    _v187 = (_v186 is not True)
+    _v188 = cast('dt.date | None', ctx.values.get('leaving_date'))
+    _v189, _s190 = today_compare('>=', ctx.as_of, _v188, ctx.since.get('leaving_date'))
+    _v191, _s192 = bool_op(False, (((_v183 is True), ctx.since.get('has_cp_file')), (_v185, ctx.since.get('destination')), (_v187, ctx.since.get('joins_at_new_term')), (_v189, _s190), ))
+    return _s192 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_CP_FILE_NEW_TERM: Final = RuleOutcome('cp_file_new_term', False, None)
@@ -412,27 +563,32 @@ NOT_FIRED_CP_FILE_NEW_TERM: Final = RuleOutcome('cp_file_new_term', False, None)
 
 def rule_cp_file_new_term(ctx: Ctx) -> RuleOutcome:
     'Rule cp_file_new_term: Child protection file within the first 5 days of the new term (clauses: strategy-6).'
-    fires = ((ctx.values.get('has_cp_file', False) is True) and (cast('str | None', ctx.values.get('destination')) == 'another_school') and (ctx.values.get('joins_at_new_term', False) is True) and ((_t102 := shift_opt(ctx.calendar, cast('dt.date | None', ctx.values.get('new_term_start')), 1, 'days', -1)) is not None and ctx.as_of >= _t102))
+    if not in_force(ctx.as_of, dt.date(2025, 9, 1), None):
+        return NOT_FIRED_CP_FILE_NEW_TERM
+    fires = ((ctx.values.get('has_cp_file', False) is True) and (cast('str | None', ctx.values.get('destination')) == 'another_school') and (ctx.values.get('joins_at_new_term', False) is True) and ((_t204 := shift_opt(ctx.calendar, cast('dt.date | None', ctx.values.get('new_term_start')), 1, 'days', -1)) is not None and ctx.as_of >= _t204))
     if not fires:
         return NOT_FIRED_CP_FILE_NEW_TERM
     onset = _onset_cp_file_new_term(ctx)
     due_0 = shift(ctx.calendar, onset, 5, 'days')
+    done_0 = completed(ctx, 'cp_file_sent', onset, (20, 'school days'))
     return RuleOutcome('cp_file_new_term', True, onset, (
-        Action('rule', 'cp_file_new_term', 'Transfer the child protection file separately and securely, and obtain confirmation of receipt', 'dsl', due_0, status(due_0, ctx.as_of, done(ctx, 'cp_file_receipt_confirmed', onset)), ('strategy-6',), 'Keeping children safe in education 2025'),
+        Action('rule', 'cp_file_new_term', 'Transfer the child protection file separately and securely', 'dsl', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-6',), 'Keeping children safe in education 2025'),
+    ), (
+        *late(ctx.calendar, 'cp_file_new_term', 'Transfer the child protection file separately and securely', due_0, done_0, 'days', ('strategy-6',)),
     ))
 
 
 def _onset_cp_file_new_term(ctx: Ctx) -> dt.date:
     'Onset of rule cp_file_new_term: the day from which its condition has held without a break.'
-    _v92 = cast('bool | None', ctx.values.get('has_cp_file', False))
-    _v93 = cast('str | None', ctx.values.get('destination'))
-    _v94 = (_v93 == 'another_school')
-    _v95 = cast('bool | None', ctx.values.get('joins_at_new_term', False))
-    _v96 = cast('dt.date | None', ctx.values.get('new_term_start'))
-    _v97 = shift_opt(ctx.calendar, _v96, 1, 'days', -1)
-    _v98, _s99 = today_compare('>=', ctx.as_of, _v97, ctx.since.get('new_term_start'))
-    _v100, _s101 = bool_op(False, ((_v92 is True, ctx.since.get('has_cp_file')), (_v94 is True, ctx.since.get('destination')), (_v95 is True, ctx.since.get('joins_at_new_term')), (_v98 is True, _s99), ))
-    return _s101 or ctx.calendar.first_school_day
+    _v194 = cast('bool | None', ctx.values.get('has_cp_file', False))
+    _v195 = cast('str | None', ctx.values.get('destination'))
+    _v196 = (_v195 == 'another_school')
+    _v197 = cast('bool | None', ctx.values.get('joins_at_new_term', False))
+    _v198 = cast('dt.date | None', ctx.values.get('new_term_start'))
+    _v199 = shift_opt(ctx.calendar, _v198, 1, 'days', -1)
+    _v200, _s201 = today_compare('>=', ctx.as_of, _v199, ctx.since.get('new_term_start'))
+    _v202, _s203 = bool_op(False, (((_v194 is True), ctx.since.get('has_cp_file')), (_v196, ctx.since.get('destination')), ((_v197 is True), ctx.since.get('joins_at_new_term')), (_v200, _s201), ))
+    return _s203 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_LEAVING_WITHOUT_DESTINATION: Final = RuleOutcome('leaving_without_destination', False, None)
@@ -440,24 +596,27 @@ NOT_FIRED_LEAVING_WITHOUT_DESTINATION: Final = RuleOutcome('leaving_without_dest
 
 def rule_leaving_without_destination(ctx: Ctx) -> RuleOutcome:
     'Rule leaving_without_destination: Leaving without a known school — the LA starts its tracking procedures (clauses: strategy-7, objective-3).'
-    fires = ((cast('str | None', ctx.values.get('destination')) == 'unknown') and ((_t110 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t110))
+    fires = ((not ((_t214 := cast('str | None', ctx.values.get('destination'))) is not None and _t214 in frozenset(('another_school', 'home_education', )))) and ((_t215 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t215))
     if not fires:
         return NOT_FIRED_LEAVING_WITHOUT_DESTINATION
     onset = _onset_leaving_without_destination(ctx)
     due_0 = shift(ctx.calendar, onset, 1, 'school days')
+    done_0 = completed(ctx, 'la_informed_of_missing_destination', onset, (20, 'school days'))
     return RuleOutcome('leaving_without_destination', True, onset, (
-        Action('rule', 'leaving_without_destination', 'Tell the local authority the pupil left without a known destination, so it starts tracking', 'attendance_officer', due_0, status(due_0, ctx.as_of, done(ctx, 'la_informed_of_missing_destination', onset)), ('strategy-7', 'objective-3'), None),
+        Action('rule', 'leaving_without_destination', 'Tell the local authority the pupil left without a known destination, so it starts tracking', 'attendance_officer', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-7', 'objective-3'), None),
     ))
 
 
 def _onset_leaving_without_destination(ctx: Ctx) -> dt.date:
     'Onset of rule leaving_without_destination: the day from which its condition has held without a break.'
-    _v103 = cast('str | None', ctx.values.get('destination'))
-    _v104 = (_v103 == 'unknown')
-    _v105 = cast('dt.date | None', ctx.values.get('leaving_date'))
-    _v106, _s107 = today_compare('>=', ctx.as_of, _v105, ctx.since.get('leaving_date'))
-    _v108, _s109 = bool_op(False, ((_v104 is True, ctx.since.get('destination')), (_v106 is True, _s107), ))
-    return _s109 or ctx.calendar.first_school_day
+    _v205 = cast('str | None', ctx.values.get('destination'))
+    _v206 = frozenset(('another_school', 'home_education', ))
+    _v207 = (_v205 is not None and _v205 in _v206)
+    _v208 = (not _v207)
+    _v209 = cast('dt.date | None', ctx.values.get('leaving_date'))
+    _v210, _s211 = today_compare('>=', ctx.as_of, _v209, ctx.since.get('leaving_date'))
+    _v212, _s213 = bool_op(False, ((_v208, ctx.since.get('destination')), (_v210, _s211), ))
+    return _s213 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_HOME_EDUCATION_WRITTEN_NOTICE: Final = RuleOutcome('home_education_written_notice', False, None)
@@ -465,7 +624,7 @@ NOT_FIRED_HOME_EDUCATION_WRITTEN_NOTICE: Final = RuleOutcome('home_education_wri
 
 def rule_home_education_written_notice(ctx: Ctx) -> RuleOutcome:
     'Rule home_education_written_notice: Written notice of home education — delete after the notified date and notify the home education service (clauses: strategy-7-home-education).'
-    fires = ((cast('str | None', ctx.values.get('home_education_notice')) == 'written') and (cast('str | None', ctx.values.get('destination')) == 'home_education') and ((_t120 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t120))
+    fires = ((cast('str | None', ctx.values.get('home_education_notice')) == 'written') and (cast('str | None', ctx.values.get('destination')) == 'home_education') and ((_t225 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t225))
     if not fires:
         return NOT_FIRED_HOME_EDUCATION_WRITTEN_NOTICE
     onset = _onset_home_education_written_notice(ctx)
@@ -475,14 +634,14 @@ def rule_home_education_written_notice(ctx: Ctx) -> RuleOutcome:
 
 def _onset_home_education_written_notice(ctx: Ctx) -> dt.date:
     'Onset of rule home_education_written_notice: the day from which its condition has held without a break.'
-    _v111 = cast('str | None', ctx.values.get('home_education_notice'))
-    _v112 = (_v111 == 'written')
-    _v113 = cast('str | None', ctx.values.get('destination'))
-    _v114 = (_v113 == 'home_education')
-    _v115 = cast('dt.date | None', ctx.values.get('leaving_date'))
-    _v116, _s117 = today_compare('>=', ctx.as_of, _v115, ctx.since.get('leaving_date'))
-    _v118, _s119 = bool_op(False, ((_v112 is True, ctx.since.get('home_education_notice')), (_v114 is True, ctx.since.get('destination')), (_v116 is True, _s117), ))
-    return _s119 or ctx.calendar.first_school_day
+    _v216 = cast('str | None', ctx.values.get('home_education_notice'))
+    _v217 = (_v216 == 'written')
+    _v218 = cast('str | None', ctx.values.get('destination'))
+    _v219 = (_v218 == 'home_education')
+    _v220 = cast('dt.date | None', ctx.values.get('leaving_date'))
+    _v221, _s222 = today_compare('>=', ctx.as_of, _v220, ctx.since.get('leaving_date'))
+    _v223, _s224 = bool_op(False, ((_v217, ctx.since.get('home_education_notice')), (_v219, ctx.since.get('destination')), (_v221, _s222), ))
+    return _s224 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_HOME_EDUCATION_ORAL_NOTICE: Final = RuleOutcome('home_education_oral_notice', False, None)
@@ -495,15 +654,16 @@ def rule_home_education_oral_notice(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_HOME_EDUCATION_ORAL_NOTICE
     onset = _onset_home_education_oral_notice(ctx)
     due_0 = shift(ctx.calendar, onset, 1, 'school days')
+    done_0 = completed(ctx, 'la_told_of_oral_notice', onset, (20, 'school days'))
     return RuleOutcome('home_education_oral_notice', True, onset, (
-        Action('rule', 'home_education_oral_notice', "Notify the local authority's home education service, and ask the parent to confirm in writing", 'attendance_officer', due_0, status(due_0, ctx.as_of, done(ctx, 'la_told_of_oral_notice', onset)), ('strategy-7-home-education',), 'Children missing education guidance (2024) p.7'),
+        Action('rule', 'home_education_oral_notice', "Notify the local authority's home education service, and ask the parent to confirm in writing", 'attendance_officer', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-7-home-education',), 'Children missing education guidance (2024) p.7'),
     ))
 
 
 def _onset_home_education_oral_notice(ctx: Ctx) -> dt.date:
     'Onset of rule home_education_oral_notice: the day from which its condition has held without a break.'
-    _v121 = cast('str | None', ctx.values.get('home_education_notice'))
-    _v122 = (_v121 == 'oral')
+    _v226 = cast('str | None', ctx.values.get('home_education_notice'))
+    _v227 = (_v226 == 'oral')
     return ctx.since.get('home_education_notice') or ctx.calendar.first_school_day
 
 
@@ -517,14 +677,15 @@ def rule_safeguarding_referral(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_SAFEGUARDING_REFERRAL
     onset = _onset_safeguarding_referral(ctx)
     due_0 = shift(ctx.calendar, onset, 0, 'school days')
+    done_0 = completed(ctx, 'social_care_referral_made', onset, (20, 'school days'))
     return RuleOutcome('safeguarding_referral', True, onset, (
-        Action('rule', 'safeguarding_referral', "Decide on and make a referral to children's social care", 'dsl', due_0, status(due_0, ctx.as_of, done(ctx, 'social_care_referral_made', onset)), ('objective-3', 'strategy-4', 'overview-3'), 'Keeping children safe in education 2025'),
+        Action('rule', 'safeguarding_referral', "Decide on and make a referral to children's social care", 'dsl', due_0, status(due_0, ctx.as_of, done_0 is not None), ('objective-3', 'strategy-4', 'overview-3'), 'Keeping children safe in education 2025'),
     ))
 
 
 def _onset_safeguarding_referral(ctx: Ctx) -> dt.date:
     'Onset of rule safeguarding_referral: the day from which its condition has held without a break.'
-    _v123 = cast('bool | None', ctx.values.get('safeguarding_concern', False))
+    _v228 = cast('bool | None', ctx.values.get('safeguarding_concern', False))
     return ctx.since.get('safeguarding_concern') or ctx.calendar.first_school_day
 
 
@@ -538,14 +699,15 @@ def rule_serious_concern(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_SERIOUS_CONCERN
     onset = _onset_serious_concern(ctx)
     due_0 = shift(ctx.calendar, onset, 0, 'school days')
+    done_0 = completed(ctx, 'la_advice_sought', onset, (20, 'school days'))
     return RuleOutcome('serious_concern', True, onset, (
-        Action('rule', 'serious_concern', 'Contact the local authority for advice, in line with the safeguarding policy', 'headteacher', due_0, status(due_0, ctx.as_of, done(ctx, 'la_advice_sought', onset)), ('strategy-10', 'strategy-1'), None),
+        Action('rule', 'serious_concern', 'Contact the local authority for advice, in line with the safeguarding policy', 'headteacher', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-10', 'strategy-1'), None),
     ))
 
 
 def _onset_serious_concern(ctx: Ctx) -> dt.date:
     'Onset of rule serious_concern: the day from which its condition has held without a break.'
-    _v124 = cast('bool | None', ctx.values.get('serious_concern', False))
+    _v229 = cast('bool | None', ctx.values.get('serious_concern', False))
     return ctx.since.get('serious_concern') or ctx.calendar.first_school_day
 
 
@@ -554,29 +716,34 @@ NOT_FIRED_DELETION_RETURN: Final = RuleOutcome('deletion_return', False, None)
 
 def rule_deletion_return(ctx: Ctx) -> RuleOutcome:
     'Rule deletion_return: A ground for deletion is met — deletion return to the LA as soon as the ground is met (clauses: strategy-8).'
-    fires = (((_t138 := cast('str | None', ctx.values.get('deletion_ground'))) is not None and _t138 in frozenset(('ground_a', 'ground_b', 'ground_c', 'ground_d', 'ground_e', 'ground_f', 'ground_g', 'ground_h', 'ground_i', 'ground_j', 'ground_k', 'ground_l', 'ground_m', 'ground_n', 'ground_o', ))) and ((_t139 := cast('dt.date | None', ctx.values.get('ground_met_on'))) is not None and ctx.as_of >= _t139) and ((ctx.values.get('completed_final_year', False) is not True) or (ctx.values.get('la_requests_final_year_returns', False) is True)))
+    if not in_force(ctx.as_of, dt.date(2024, 8, 19), None):
+        return NOT_FIRED_DELETION_RETURN
+    fires = (((_t243 := cast('str | None', ctx.values.get('deletion_ground'))) is not None and _t243 in frozenset(('ground_a', 'ground_b', 'ground_c', 'ground_d', 'ground_e', 'ground_f', 'ground_g', 'ground_h', 'ground_i', 'ground_j', 'ground_k', 'ground_l', 'ground_m', 'ground_n', 'ground_o', ))) and ((_t244 := cast('dt.date | None', ctx.values.get('ground_met_on'))) is not None and ctx.as_of >= _t244) and ((ctx.values.get('completed_final_year', False) is not True) or (ctx.values.get('la_requests_final_year_returns', False) is True)))
     if not fires:
         return NOT_FIRED_DELETION_RETURN
     onset = _onset_deletion_return(ctx)
     due_0 = shift(ctx.calendar, onset, 0, 'school days')
+    done_0 = completed(ctx, 'la_notified', onset, (20, 'school days'))
     return RuleOutcome('deletion_return', True, onset, (
-        Action('rule', 'deletion_return', 'Make the deletion return to the local authority, giving the ground', 'admissions', due_0, status(due_0, ctx.as_of, done(ctx, 'la_notified', onset)), ('strategy-8',), 'SI 2024/208 reg 9(1), reg 13(4)-(5)'),
+        Action('rule', 'deletion_return', 'Make the deletion return to the local authority, giving the ground', 'admissions', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-8',), 'SI 2024/208 reg 9(1), reg 13(4)-(5)'),
+    ), (
+        *late(ctx.calendar, 'deletion_return', 'Make the deletion return to the local authority, giving the ground', due_0, done_0, 'school days', ('strategy-8',)),
     ))
 
 
 def _onset_deletion_return(ctx: Ctx) -> dt.date:
     'Onset of rule deletion_return: the day from which its condition has held without a break.'
-    _v125 = cast('str | None', ctx.values.get('deletion_ground'))
-    _v126 = frozenset(('ground_a', 'ground_b', 'ground_c', 'ground_d', 'ground_e', 'ground_f', 'ground_g', 'ground_h', 'ground_i', 'ground_j', 'ground_k', 'ground_l', 'ground_m', 'ground_n', 'ground_o', ))
-    _v127 = (_v125 is not None and _v125 in _v126)
-    _v128 = cast('dt.date | None', ctx.values.get('ground_met_on'))
-    _v129, _s130 = today_compare('>=', ctx.as_of, _v128, ctx.since.get('ground_met_on'))
-    _v131 = cast('bool | None', ctx.values.get('completed_final_year', False))
-    _v132 = (_v131 is not True)
-    _v133 = cast('bool | None', ctx.values.get('la_requests_final_year_returns', False))
-    _v134, _s135 = bool_op(True, ((_v132 is True, ctx.since.get('completed_final_year')), (_v133 is True, ctx.since.get('la_requests_final_year_returns')), ))
-    _v136, _s137 = bool_op(False, ((_v127 is True, ctx.since.get('deletion_ground')), (_v129 is True, _s130), (_v134 is True, _s135), ))
-    return _s137 or ctx.calendar.first_school_day
+    _v230 = cast('str | None', ctx.values.get('deletion_ground'))
+    _v231 = frozenset(('ground_a', 'ground_b', 'ground_c', 'ground_d', 'ground_e', 'ground_f', 'ground_g', 'ground_h', 'ground_i', 'ground_j', 'ground_k', 'ground_l', 'ground_m', 'ground_n', 'ground_o', ))
+    _v232 = (_v230 is not None and _v230 in _v231)
+    _v233 = cast('dt.date | None', ctx.values.get('ground_met_on'))
+    _v234, _s235 = today_compare('>=', ctx.as_of, _v233, ctx.since.get('ground_met_on'))
+    _v236 = cast('bool | None', ctx.values.get('completed_final_year', False))
+    _v237 = (_v236 is not True)
+    _v238 = cast('bool | None', ctx.values.get('la_requests_final_year_returns', False))
+    _v239, _s240 = bool_op(True, ((_v237, ctx.since.get('completed_final_year')), ((_v238 is True), ctx.since.get('la_requests_final_year_returns')), ))
+    _v241, _s242 = bool_op(False, ((_v232, ctx.since.get('deletion_ground')), (_v234, _s235), (_v239, _s240), ))
+    return _s242 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_ANNUAL_REVIEW: Final = RuleOutcome('annual_review', False, None)
@@ -589,13 +756,14 @@ def rule_annual_review(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_ANNUAL_REVIEW
     onset = _onset_annual_review(ctx)
     due_0 = shift(ctx.calendar, onset, 0, 'days')
+    done_0 = completed(ctx, 'policy_reviewed', onset, (20, 'school days'))
     return RuleOutcome('annual_review', True, onset, (
-        Action('rule', 'annual_review', "Review the policy and record the governing body's sign-off", 'governing_body', due_0, status(due_0, ctx.as_of, done(ctx, 'policy_reviewed', onset)), ('review',), None),
+        Action('rule', 'annual_review', "Review the policy and record the governing body's sign-off", 'governing_body', due_0, status(due_0, ctx.as_of, done_0 is not None), ('review',), None),
     ))
 
 
 def _onset_annual_review(ctx: Ctx) -> dt.date:
     'Onset of rule annual_review: the day from which its condition has held without a break.'
-    _v140 = shift(ctx.calendar, dt.date(2025, 8, 27), 12, 'months', 1)
-    _v141, _s142 = today_compare('>=', ctx.as_of, _v140, None)
-    return _s142 or ctx.calendar.first_school_day
+    _v245 = shift(ctx.calendar, dt.date(2025, 8, 27), 12, 'months', 1)
+    _v246, _s247 = today_compare('>=', ctx.as_of, _v245, None)
+    return _s247 or ctx.calendar.first_school_day
