@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cme_policy.expr import ast
 from cme_policy.expr.english import Vocabulary, render
+from cme_policy.expr.printer import to_source
 from cme_policy.ir import model as m
 from cme_policy.runtime.results import PupilResult
 
@@ -277,8 +278,17 @@ class Explainer:
     def explain_fact(self, t: Target) -> list[str]:
         x = t.node
         assert isinstance(x, m.Fact)
-        return self._value(t.id, f"fact {x.id}: {x.label}",
-                           f"type: {x.type_name}; from: {x.origin or 'not said'}", x.span)
+        what = f"type: {x.type_name}; from: {x.origin or 'not said'}"
+        if x.lasts == "until_present":
+            what += "; a value an event sets lasts until the pupil next attends"
+        elif x.lasts is not None:
+            what += f"; a value an event sets lasts {to_source(x.lasts)}"
+        lines = self._value(t.id, f"fact {x.id}: {x.label}", what, x.span)
+        if x.description:
+            lines.insert(2, " ".join(x.description.split()))
+        if x.span == m.NOWHERE:  # built in: every policy has it without declaring it
+            lines[-1] = "defined at: built in (every policy has it)"
+        return lines
 
     def _value(self, name: str, head: str, what: str, span: object) -> list[str]:
         users = self._users(name)
