@@ -345,6 +345,21 @@ class ExprCompiler:
         out.append(f"    {v}, {s} = {holds.text}, {since}")
         return Code(v, "bool"), s
 
+    def _measure_onset(self, name: str, args: tuple[str, ...], op: str, right: ast.Expr,
+                       out: list[str]) -> tuple[Code, str]:
+        """Append the statements for `measure op right`; return whether it holds and the
+        expression of its onset (of the comparison that holds, as the interpreter has it)."""
+        value = self._bind(self._measure_call(name, args), out)
+        threshold, t_since = self.held(right, out)
+        holds = self._bind(Code(self.compare(op, value, threshold), "bool"), out)
+        call_args = ", ".join(("ctx",) + args + (
+            f"{op!r} if {holds.text} else {NEGATED[op]!r}", threshold.text))
+        since = f"_m.{self.sym.measure_funcs[name]}_onset({call_args})"
+        if t_since != "None":
+            self.uses.add("later")
+            since = f"later({since}, {t_since})"
+        return holds, since
+
     def _held_measure_missing(self, name: str, args: tuple[str, ...], missing: str, op: str,
                               right: ast.Expr, out: list[str]) -> tuple[Code, str]:
         """A measure called with a missing argument has no value: the comparison is false,
@@ -354,16 +369,7 @@ class ExprCompiler:
         out += [f"{v}: bool", f"{s}: dt.date | None", f"if {missing}:",
                 f"    {v}, {s} = False, None", "else:"]
         inner: list[str] = []
-        value = self._bind(self._measure_call(name, args), inner)
-        threshold, t_since = self.held(right, inner)
-        holds = self._bind(Code(self.compare(op, value, threshold), "bool"), inner)
-        onset = f"_m.{self.sym.measure_funcs[name]}_onset"
-        call_args = ", ".join(("ctx",) + args + (
-            f"{op!r} if {holds.text} else {NEGATED[op]!r}", threshold.text))
-        since = f"{onset}({call_args})"
-        if t_since != "None":
-            self.uses.add("later")
-            since = f"later({since}, {t_since})"
+        holds, since = self._measure_onset(name, args, op, right, inner)
         out += [f"    {line}" for line in inner]
         out.append(f"    {v}, {s} = {holds.text}, {since}")
         return Code(v, "bool"), s
@@ -380,18 +386,9 @@ class ExprCompiler:
                 missing = " or ".join(f"{c.text} is None" for c in codes if c.nullable)
                 if missing:
                     return self._held_measure_missing(name, args, missing, op, right, out)
-            value = self._bind(self._measure_call(name, args), out)
-            threshold, t_since = self.held(right, out)
-            holds = self._bind(Code(self.compare(op, value, threshold), "bool"), out)
-            onset = f"_m.{self.sym.measure_funcs[name]}_onset"
-            call_args = ", ".join(("ctx",) + args + (
-                f"{op!r} if {holds.text} else {NEGATED[op]!r}", threshold.text))
+            holds, onset = self._measure_onset(name, args, op, right, out)
             since = self.fresh("_s")
-            if t_since == "None":
-                out.append(f"{since} = {onset}({call_args})")
-            else:
-                self.uses.add("later")
-                out.append(f"{since} = later({onset}({call_args}), {t_since})")
+            out.append(f"{since} = {onset}")
             return holds, since
         if _is_today(right) and not _is_today(left):
             op, left, right = FLIPPED[op], right, left
