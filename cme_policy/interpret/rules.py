@@ -90,8 +90,8 @@ def lateness(world: World, source: str, action: str, due: dt.date | None,
 def _obligation(world: World, rule: m.Rule, o: m.Obligation, ev: Evaluator, onset: dt.date,
                 events: Sequence[CaseEvent]) -> tuple[Action, tuple[Violation, ...]]:
     due = due_date(world, ev, onset, o.within)
-    done_on = first_done(events, o.done_by, advance_start(world, onset), ev.as_of) \
-        if o.done_by is not None else None
+    start = advance_start(world, onset) if o.in_advance else onset
+    done_on = first_done(events, o.done_by, start, ev.as_of) if o.done_by is not None else None
     action = Action("rule", rule.id, o.action, o.role, due,
                     status(due, ev.as_of, done_on is not None), o.clauses or rule.clauses,
                     o.source or rule.source)

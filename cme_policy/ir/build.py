@@ -267,7 +267,8 @@ def _rule(b: Builder, key: str, node: YMap, span: Span) -> m.Rule | None:
 def _obligation(b: Builder, node: YMap) -> m.Obligation:
     return m.Obligation(b.text(node, "action") or "", b.text(node, "role") or "",
                         b.expr(node, "within"), b.texts(node, "clause"), b.text(node, "source"),
-                        b.text(node, "done_by"), node.span, b.refs(node))
+                        b.text(node, "done_by"), node.span, b.refs(node),
+                        b.flag(node, "in_advance", False))
 
 
 def _procedure(b: Builder, key: str, node: YMap, span: Span) -> m.Procedure:

@@ -233,6 +233,10 @@ class Obligation(Located):
     done_by: str | None = None
     span: Span = _span()
     refs: Refs = _refs()
+    in_advance: bool = False
+    """A `done_by` event before the duty arises (within the policy's `done_in_advance`)
+    counts; without it, only one on or after the onset does (first-day calling answers
+    that day's absence, not an earlier one)."""
 
 
 @dataclass(frozen=True, slots=True)

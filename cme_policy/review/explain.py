@@ -281,7 +281,7 @@ class Explainer:
         what = f"type: {x.type_name}; from: {x.origin or 'not said'}"
         if x.lasts == "until_present":
             what += "; a value an event sets lasts until the pupil next attends"
-        elif x.lasts is not None:
+        elif x.lasts is not None and not isinstance(x.lasts, str):
             what += f"; a value an event sets lasts {to_source(x.lasts)}"
         lines = self._value(t.id, f"fact {x.id}: {x.label}", what, x.span)
         if x.description:

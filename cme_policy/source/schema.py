@@ -172,6 +172,9 @@ OBLIGATION = Obj("obligation", {
     "role": _req(REF, "the role responsible"),
     "within": _f(EXPR, "deadline from the rule's onset: 5 school days, params.x"),
     "done_by": _f(REF, "the case-log event that shows the obligation was met"),
+    "in_advance": _f(BOOLEAN, "true: a done_by event up to params.school.done_in_advance "
+                              "before the duty arises counts (e.g. the LA told before the "
+                              "leaving date); leave out for a duty each occasion needs anew"),
     "clause": _f(CLAUSES),
     "source": _f(TEXT),
 })

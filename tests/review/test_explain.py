@@ -40,7 +40,9 @@ def test_rule(rule: list[str]) -> None:
            "[S, Browne Jacobson] (verified)" in rule
     tested = next(line for line in rule if line.startswith("tested by scenarios: "))
     assert "twenty_days_fire" in tested and "nineteen_days_do_not_fire" in tested
-    assert rule[-1] == "defined at: policy/rules.yaml:176:3"
+    line = (REPO / "policy" / "rules.yaml").read_text("utf-8").splitlines().index(
+        "  ground_i_joint_enquiries:") + 1
+    assert rule[-1] == f"defined at: policy/rules.yaml:{line}:3"
 
 
 def test_state_by_bare_id_and_qualified_id() -> None:

@@ -196,7 +196,8 @@ class _Generator:
             if o.done_by is not None:
                 comp.uses.add("completed")
                 done = f"done_{i}"
-                body.append(f"{done} = completed(ctx, {o.done_by!r}, onset, {early_arg})")
+                advance = early_arg if o.in_advance else "None"
+                body.append(f"{done} = completed(ctx, {o.done_by!r}, onset, {advance})")
             clauses = o.clauses or rule.clauses
             actions.append(
                 f"Action('rule', {rule.id!r}, {o.action!r}, {o.role!r}, {due}, "

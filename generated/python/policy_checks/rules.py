@@ -35,7 +35,7 @@ def rule_first_day_calling(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_FIRST_DAY_CALLING
     onset = _onset_first_day_calling(ctx)
     due_0 = shift(ctx.calendar, onset, 0, 'school days')
-    done_0 = completed(ctx, 'parents_contacted', onset, (20, 'school days'))
+    done_0 = completed(ctx, 'parents_contacted', onset, None)
     return RuleOutcome('first_day_calling', True, onset, (
         Action('rule', 'first_day_calling', 'Contact the parents today to find out why the pupil is absent', 'attendance_officer', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-2', 'objective-2'), 'Working together to improve school attendance (2024), first-day calling'),
     ))
@@ -60,7 +60,7 @@ def rule_unexplained_absence_continues(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_UNEXPLAINED_ABSENCE_CONTINUES
     onset = _onset_unexplained_absence_continues(ctx)
     due_0 = shift(ctx.calendar, onset, 1, 'school days')
-    done_0 = completed(ctx, 'headteacher_informed', onset, (20, 'school days'))
+    done_0 = completed(ctx, 'headteacher_informed', onset, None)
     return RuleOutcome('unexplained_absence_continues', True, onset, (
         Action('rule', 'unexplained_absence_continues', "Draw the unexplained absence to the headteacher's attention", 'class_teacher', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-3', 'objective-1'), "a Leicester City school's local practice (home visit after 3 days)"),
     ))
@@ -86,7 +86,7 @@ def rule_repeated_absence(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_REPEATED_ABSENCE
     onset = _onset_repeated_absence(ctx)
     due_0 = shift(ctx.calendar, onset, 1, 'school days')
-    done_0 = completed(ctx, 'penalty_notice_considered', onset, (20, 'school days'))
+    done_0 = completed(ctx, 'penalty_notice_considered', onset, None)
     return RuleOutcome('repeated_absence', True, onset, (
         Action('rule', 'repeated_absence', 'Review the pattern of unauthorised absence and consider a penalty notice', 'headteacher', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-3', 'objective-1'), 'Working together to improve school attendance (2024), penalty notice threshold'),
     ))
@@ -124,9 +124,9 @@ def rule_absence_concern(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_ABSENCE_CONCERN
     onset = _onset_absence_concern(ctx)
     due_0 = shift(ctx.calendar, onset, 1, 'school days')
-    done_0 = completed(ctx, 'initial_checks_completed', onset, (20, 'school days'))
+    done_0 = completed(ctx, 'initial_checks_completed', onset, None)
     due_1 = shift(ctx.calendar, onset, 1, 'school days')
-    done_1 = completed(ctx, 'dsl_notified', onset, (20, 'school days'))
+    done_1 = completed(ctx, 'dsl_notified', onset, None)
     return RuleOutcome('absence_concern', True, onset, (
         Action('rule', 'absence_concern', "Carry out the school's initial checks in line with the attendance and safeguarding policies", 'attendance_officer', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-4',), None),
         Action('rule', 'absence_concern', 'Notify the DSL of the concern', 'attendance_officer', due_1, status(due_1, ctx.as_of, done_1 is not None), ('strategy-4',), None),
@@ -175,7 +175,7 @@ def rule_persistent_absence(ctx: Ctx) -> RuleOutcome:
     if not fires:
         return NOT_FIRED_PERSISTENT_ABSENCE
     onset = _onset_persistent_absence(ctx)
-    done_0 = completed(ctx, 'attendance_support_agreed', onset, (20, 'school days'))
+    done_0 = completed(ctx, 'attendance_support_agreed', onset, None)
     return RuleOutcome('persistent_absence', True, onset, (
         Action('rule', 'persistent_absence', 'Agree attendance support with the family of a persistently absent pupil', 'attendance_officer', None, status(None, ctx.as_of, done_0 is not None), ('strategy-3', 'objective-1'), 'Working together to improve school attendance (2024)'),
     ))
@@ -204,7 +204,7 @@ def rule_severe_absence(ctx: Ctx) -> RuleOutcome:
     if not fires:
         return NOT_FIRED_SEVERE_ABSENCE
     onset = _onset_severe_absence(ctx)
-    done_0 = completed(ctx, 'severe_absence_plan_agreed', onset, (20, 'school days'))
+    done_0 = completed(ctx, 'severe_absence_plan_agreed', onset, None)
     return RuleOutcome('severe_absence', True, onset, (
         Action('rule', 'severe_absence', 'Agree a plan for a severely absent pupil with the local authority', 'headteacher', None, status(None, ctx.as_of, done_0 is not None), ('strategy-1', 'objective-3'), 'Working together to improve school attendance (2024)'),
     ))
@@ -233,7 +233,7 @@ def rule_absence_return(ctx: Ctx) -> RuleOutcome:
     if not fires:
         return NOT_FIRED_ABSENCE_RETURN
     onset = _onset_absence_return(ctx)
-    done_0 = completed(ctx, 'absence_return_made', onset, (20, 'school days'))
+    done_0 = completed(ctx, 'absence_return_made', onset, None)
     return RuleOutcome('absence_return', True, onset, (
         Action('rule', 'absence_return', 'Include the pupil in the next absence return to the local authority', 'attendance_officer', None, status(None, ctx.as_of, done_0 is not None), ('objective-3',), 'SI 2024/208 reg 13; LA absence return'),
     ))
@@ -291,7 +291,7 @@ def rule_sickness_return(ctx: Ctx) -> RuleOutcome:
     if not fires:
         return NOT_FIRED_SICKNESS_RETURN
     onset = _onset_sickness_return(ctx)
-    done_0 = completed(ctx, 'sickness_return_made', onset, (20, 'school days'))
+    done_0 = completed(ctx, 'sickness_return_made', onset, None)
     return RuleOutcome('sickness_return', True, onset, (
         Action('rule', 'sickness_return', 'Include the pupil in the next sickness return to the local authority', 'attendance_officer', None, status(None, ctx.as_of, done_0 is not None), ('objective-3',), 'SI 2024/208 reg 13; LA sickness return'),
     ))
@@ -350,7 +350,7 @@ def rule_new_pupil_return(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_NEW_PUPIL_RETURN
     onset = _onset_new_pupil_return(ctx)
     due_0 = shift(ctx.calendar, onset, 5, 'days')
-    done_0 = completed(ctx, 'new_pupil_return_made', onset, (20, 'school days'))
+    done_0 = completed(ctx, 'new_pupil_return_made', onset, None)
     return RuleOutcome('new_pupil_return', True, onset, (
         Action('rule', 'new_pupil_return', 'Make the new-pupil return to the local authority', 'admissions', due_0, status(due_0, ctx.as_of, done_0 is not None), ('objective-3',), 'SI 2024/208 reg 13(1)-(3)'),
     ), (
@@ -446,7 +446,7 @@ def rule_substantial_period(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_SUBSTANTIAL_PERIOD
     onset = _onset_substantial_period(ctx)
     due_0 = shift(ctx.calendar, onset, 1, 'school days')
-    done_0 = completed(ctx, 'cme_officer_contacted', onset, (20, 'school days'))
+    done_0 = completed(ctx, 'cme_officer_contacted', onset, None)
     return RuleOutcome('substantial_period', True, onset, (
         Action('rule', 'substantial_period', "Contact the local authority's children missing education officer about the pupil", 'headteacher', due_0, status(due_0, ctx.as_of, done_0 is not None), ('definition', 'objective-2'), 'Children missing education statutory guidance (working definition, not statute)'),
     ))
@@ -654,7 +654,7 @@ def rule_home_education_oral_notice(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_HOME_EDUCATION_ORAL_NOTICE
     onset = _onset_home_education_oral_notice(ctx)
     due_0 = shift(ctx.calendar, onset, 1, 'school days')
-    done_0 = completed(ctx, 'la_told_of_oral_notice', onset, (20, 'school days'))
+    done_0 = completed(ctx, 'la_told_of_oral_notice', onset, None)
     return RuleOutcome('home_education_oral_notice', True, onset, (
         Action('rule', 'home_education_oral_notice', "Notify the local authority's home education service, and ask the parent to confirm in writing", 'attendance_officer', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-7-home-education',), 'Children missing education guidance (2024) p.7'),
     ))
@@ -677,7 +677,7 @@ def rule_safeguarding_referral(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_SAFEGUARDING_REFERRAL
     onset = _onset_safeguarding_referral(ctx)
     due_0 = shift(ctx.calendar, onset, 0, 'school days')
-    done_0 = completed(ctx, 'social_care_referral_made', onset, (20, 'school days'))
+    done_0 = completed(ctx, 'social_care_referral_made', onset, None)
     return RuleOutcome('safeguarding_referral', True, onset, (
         Action('rule', 'safeguarding_referral', "Decide on and make a referral to children's social care", 'dsl', due_0, status(due_0, ctx.as_of, done_0 is not None), ('objective-3', 'strategy-4', 'overview-3'), 'Keeping children safe in education 2025'),
     ))
@@ -699,7 +699,7 @@ def rule_serious_concern(ctx: Ctx) -> RuleOutcome:
         return NOT_FIRED_SERIOUS_CONCERN
     onset = _onset_serious_concern(ctx)
     due_0 = shift(ctx.calendar, onset, 0, 'school days')
-    done_0 = completed(ctx, 'la_advice_sought', onset, (20, 'school days'))
+    done_0 = completed(ctx, 'la_advice_sought', onset, None)
     return RuleOutcome('serious_concern', True, onset, (
         Action('rule', 'serious_concern', 'Contact the local authority for advice, in line with the safeguarding policy', 'headteacher', due_0, status(due_0, ctx.as_of, done_0 is not None), ('strategy-10', 'strategy-1'), None),
     ))
