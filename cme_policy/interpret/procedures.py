@@ -166,6 +166,8 @@ def _done_in_advance(case: _Case, events: Sequence[CaseEvent], waiting: Sequence
                      result: Replay, as_of: dt.date) -> _Case | None:
     """Apply the waiting events done in advance, as of the day the case opened; one the case
     cannot take is left unexplained (no refusal: it was logged before any case)."""
+    if not case.proc.in_advance:
+        return case
     start = advance_start(case.world, case.opened)
     for index in waiting:
         event = events[index]

@@ -279,7 +279,8 @@ def _procedure(b: Builder, key: str, node: YMap, span: Span) -> m.Procedure:
                              lambda k, v, s: _invariant(b, k, v, s))
     return m.Procedure(key, b.text(node, "title") or key, b.texts(node, "clause"),
                        b.text(node, "initial") or "", tuple(states), b.texts(node, "opened_by"),
-                       tuple(invariants), b.text(node, "description"), span, b.refs(node))
+                       tuple(invariants), b.text(node, "description"), span, b.refs(node),
+                       b.flag(node, "in_advance", False))
 
 
 def _state(b: Builder, key: str, node: YMap, span: Span) -> m.State:

@@ -316,6 +316,9 @@ class Procedure(Located):
     description: str | None = None
     span: Span = _span()
     refs: Refs = _refs()
+    in_advance: bool = False
+    """Its events logged (within the policy's `done_in_advance`) before a case opens count
+    as done when it opens; without it, such an event stays unexplained."""
 
     def state(self, state_id: str) -> State | None:
         return next((s for s in self.states if s.id == state_id), None)

@@ -308,6 +308,8 @@ class ProcedureSpec:
     states: Mapping[str, StateSpec]
     opened_by: frozenset[str]
     invariants: tuple[InvariantSpec, ...] = ()
+    in_advance: bool = False
+    """Events logged before a case opens (within the policy's window) count when it opens."""
     moves: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -563,6 +565,8 @@ class _Replay:
     def _take_early(self, case: _Case, early: list[int]) -> _Case | None:
         """Events done in advance (within `done_in_advance` before the case opened) count as
         done on the day it opens; one the opening state cannot take stays unexplained."""
+        if not self.proc.in_advance:
+            return case
         start = advance_start(self.pupil.calendar, case.opened, self.pupil.spec.early)
         for index in early:
             event = self.log[index]

@@ -224,6 +224,8 @@ PROCEDURE = Obj("procedure", {
     "initial": _req(REF),
     "states": _req(Named(STATE)),
     "opened_by": _f(ListOf(REF), "events that open a case without a rule"),
+    "in_advance": _f(BOOLEAN, "true: its events logged up to params.school.done_in_advance "
+                              "before a case opens count as done when it opens"),
     "invariants": _f(Named(INVARIANT)),
     "description": _f(TEXT),
 })

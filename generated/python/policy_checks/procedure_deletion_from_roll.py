@@ -80,5 +80,6 @@ PROCEDURE: Final = ProcedureSpec(
     invariants=(
         InvariantSpec('passes', 'deleted', 'ready_to_delete', ('strategy-8',)),
     ),
+    in_advance=True,
 )
 """The transition table: state → event → (guard or None, target), first match wins."""

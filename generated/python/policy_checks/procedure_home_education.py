@@ -66,5 +66,6 @@ PROCEDURE: Final = ProcedureSpec(
     invariants=(
         InvariantSpec('passes', 'removed_home_educated', 'ready_to_remove', ('strategy-8',)),
     ),
+    in_advance=True,
 )
 """The transition table: state → event → (guard or None, target), first match wins."""

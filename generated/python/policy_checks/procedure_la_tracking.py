@@ -74,5 +74,6 @@ PROCEDURE: Final = ProcedureSpec(
     opened_by=frozenset(()),
     invariants=(
     ),
+    in_advance=True,
 )
 """The transition table: state → event → (guard or None, target), first match wins."""

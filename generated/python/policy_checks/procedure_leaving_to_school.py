@@ -128,5 +128,6 @@ PROCEDURE: Final = ProcedureSpec(
     invariants=(
         InvariantSpec('passes', 'closed_with_cp_file', 'cp_file_received', ('strategy-6',)),
     ),
+    in_advance=True,
 )
 """The transition table: state → event → (guard or None, target), first match wins."""

@@ -144,5 +144,6 @@ PROCEDURE: Final = ProcedureSpec(
         InvariantSpec('passes', 'removed_from_roll', 'la_notified', ('strategy-8',)),
         InvariantSpec('passes', 'removed_from_roll', 'enquiries_under_way', ('strategy-9',)),
     ),
+    in_advance=True,
 )
 """The transition table: state → event → (guard or None, target), first match wins."""
