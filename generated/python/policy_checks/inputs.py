@@ -126,6 +126,7 @@ FACT_TYPES: Final[Mapping[str, str]] = {
     'la_requests_final_year_returns': 'bool',
     'leave_expired': 'bool',
     'leaving_date': 'date',
+    'name_deleted': 'bool',
     'new_term_start': 'date',
     'off_roll': 'bool',
     'referred_to_social_care': 'bool',
@@ -161,6 +162,7 @@ EVENT_SETS: Final[Mapping[str, tuple[tuple[str, object], ...]]] = {
     ),
     'removed_from_roll': (
         ('off_roll', True),
+        ('name_deleted', True),
     ),
     'returned_from_leave': (
         ('leave_expired', False),

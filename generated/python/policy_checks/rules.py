@@ -494,7 +494,7 @@ NOT_FIRED_RECORDS_TRANSFER: Final = RuleOutcome('records_transfer', False, None)
 
 def rule_records_transfer(ctx: Ctx) -> RuleOutcome:
     'Rule records_transfer: Common transfer file and educational record within 15 school days of leaving (clauses: strategy-6).'
-    fires = ((cast('str | None', ctx.values.get('destination')) != 'home_education') and ((_t182 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t182))
+    fires = ((cast('str | None', ctx.values.get('destination')) != 'home_education') and (((_t185 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t185) or (ctx.values.get('name_deleted', False) is True)))
     if not fires:
         return NOT_FIRED_RECORDS_TRANSFER
     onset = _onset_records_transfer(ctx)
@@ -521,8 +521,10 @@ def _onset_records_transfer(ctx: Ctx) -> dt.date:
         _v172, _s173 = _v176, ctx.since.get('destination')
     _v177 = cast('dt.date | None', ctx.values.get('leaving_date'))
     _v178, _s179 = today_compare('>=', ctx.as_of, _v177, ctx.since.get('leaving_date'))
-    _v180, _s181 = bool_op(False, ((_v172, _s173), (_v178, _s179), ))
-    return _s181 or ctx.calendar.first_school_day
+    _v180 = cast('bool | None', ctx.values.get('name_deleted', False))
+    _v181, _s182 = bool_op(True, ((_v178, _s179), ((_v180 is True), ctx.since.get('name_deleted')), ))
+    _v183, _s184 = bool_op(False, ((_v172, _s173), (_v181, _s182), ))
+    return _s184 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_CP_FILE_IN_YEAR: Final = RuleOutcome('cp_file_in_year', False, None)
@@ -532,7 +534,7 @@ def rule_cp_file_in_year(ctx: Ctx) -> RuleOutcome:
     'Rule cp_file_in_year: Child protection file within 5 days of an in-year move, separately and securely (clauses: strategy-6).'
     if not in_force(ctx.as_of, dt.date(2025, 9, 1), None):
         return NOT_FIRED_CP_FILE_IN_YEAR
-    fires = ((ctx.values.get('has_cp_file', False) is True) and (cast('str | None', ctx.values.get('destination')) == 'another_school') and (ctx.values.get('joins_at_new_term', False) is not True) and ((_t193 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t193))
+    fires = ((ctx.values.get('has_cp_file', False) is True) and (cast('str | None', ctx.values.get('destination')) == 'another_school') and (ctx.values.get('joins_at_new_term', False) is not True) and ((_t196 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t196))
     if not fires:
         return NOT_FIRED_CP_FILE_IN_YEAR
     onset = _onset_cp_file_in_year(ctx)
@@ -547,15 +549,15 @@ def rule_cp_file_in_year(ctx: Ctx) -> RuleOutcome:
 
 def _onset_cp_file_in_year(ctx: Ctx) -> dt.date:
     'Onset of rule cp_file_in_year: the day from which its condition has held without a break.'
-    _v183 = cast('bool | None', ctx.values.get('has_cp_file', False))
-    _v184 = cast('str | None', ctx.values.get('destination'))
-    _v185 = (_v184 == 'another_school')
-    _v186 = cast('bool | None', ctx.values.get('joins_at_new_term', False))
-    _v187 = (_v186 is not True)
-    _v188 = cast('dt.date | None', ctx.values.get('leaving_date'))
-    _v189, _s190 = today_compare('>=', ctx.as_of, _v188, ctx.since.get('leaving_date'))
-    _v191, _s192 = bool_op(False, (((_v183 is True), ctx.since.get('has_cp_file')), (_v185, ctx.since.get('destination')), (_v187, ctx.since.get('joins_at_new_term')), (_v189, _s190), ))
-    return _s192 or ctx.calendar.first_school_day
+    _v186 = cast('bool | None', ctx.values.get('has_cp_file', False))
+    _v187 = cast('str | None', ctx.values.get('destination'))
+    _v188 = (_v187 == 'another_school')
+    _v189 = cast('bool | None', ctx.values.get('joins_at_new_term', False))
+    _v190 = (_v189 is not True)
+    _v191 = cast('dt.date | None', ctx.values.get('leaving_date'))
+    _v192, _s193 = today_compare('>=', ctx.as_of, _v191, ctx.since.get('leaving_date'))
+    _v194, _s195 = bool_op(False, (((_v186 is True), ctx.since.get('has_cp_file')), (_v188, ctx.since.get('destination')), (_v190, ctx.since.get('joins_at_new_term')), (_v192, _s193), ))
+    return _s195 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_CP_FILE_NEW_TERM: Final = RuleOutcome('cp_file_new_term', False, None)
@@ -565,7 +567,7 @@ def rule_cp_file_new_term(ctx: Ctx) -> RuleOutcome:
     'Rule cp_file_new_term: Child protection file within the first 5 days of the new term (clauses: strategy-6).'
     if not in_force(ctx.as_of, dt.date(2025, 9, 1), None):
         return NOT_FIRED_CP_FILE_NEW_TERM
-    fires = ((ctx.values.get('has_cp_file', False) is True) and (cast('str | None', ctx.values.get('destination')) == 'another_school') and (ctx.values.get('joins_at_new_term', False) is True) and ((_t204 := shift_opt(ctx.calendar, cast('dt.date | None', ctx.values.get('new_term_start')), 1, 'days', -1)) is not None and ctx.as_of >= _t204))
+    fires = ((ctx.values.get('has_cp_file', False) is True) and (cast('str | None', ctx.values.get('destination')) == 'another_school') and (ctx.values.get('joins_at_new_term', False) is True) and ((_t207 := shift_opt(ctx.calendar, cast('dt.date | None', ctx.values.get('new_term_start')), 1, 'days', -1)) is not None and ctx.as_of >= _t207))
     if not fires:
         return NOT_FIRED_CP_FILE_NEW_TERM
     onset = _onset_cp_file_new_term(ctx)
@@ -580,15 +582,15 @@ def rule_cp_file_new_term(ctx: Ctx) -> RuleOutcome:
 
 def _onset_cp_file_new_term(ctx: Ctx) -> dt.date:
     'Onset of rule cp_file_new_term: the day from which its condition has held without a break.'
-    _v194 = cast('bool | None', ctx.values.get('has_cp_file', False))
-    _v195 = cast('str | None', ctx.values.get('destination'))
-    _v196 = (_v195 == 'another_school')
-    _v197 = cast('bool | None', ctx.values.get('joins_at_new_term', False))
-    _v198 = cast('dt.date | None', ctx.values.get('new_term_start'))
-    _v199 = shift_opt(ctx.calendar, _v198, 1, 'days', -1)
-    _v200, _s201 = today_compare('>=', ctx.as_of, _v199, ctx.since.get('new_term_start'))
-    _v202, _s203 = bool_op(False, (((_v194 is True), ctx.since.get('has_cp_file')), (_v196, ctx.since.get('destination')), ((_v197 is True), ctx.since.get('joins_at_new_term')), (_v200, _s201), ))
-    return _s203 or ctx.calendar.first_school_day
+    _v197 = cast('bool | None', ctx.values.get('has_cp_file', False))
+    _v198 = cast('str | None', ctx.values.get('destination'))
+    _v199 = (_v198 == 'another_school')
+    _v200 = cast('bool | None', ctx.values.get('joins_at_new_term', False))
+    _v201 = cast('dt.date | None', ctx.values.get('new_term_start'))
+    _v202 = shift_opt(ctx.calendar, _v201, 1, 'days', -1)
+    _v203, _s204 = today_compare('>=', ctx.as_of, _v202, ctx.since.get('new_term_start'))
+    _v205, _s206 = bool_op(False, (((_v197 is True), ctx.since.get('has_cp_file')), (_v199, ctx.since.get('destination')), ((_v200 is True), ctx.since.get('joins_at_new_term')), (_v203, _s204), ))
+    return _s206 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_LEAVING_WITHOUT_DESTINATION: Final = RuleOutcome('leaving_without_destination', False, None)
@@ -596,7 +598,7 @@ NOT_FIRED_LEAVING_WITHOUT_DESTINATION: Final = RuleOutcome('leaving_without_dest
 
 def rule_leaving_without_destination(ctx: Ctx) -> RuleOutcome:
     'Rule leaving_without_destination: Leaving without a known school — the LA starts its tracking procedures (clauses: strategy-7, objective-3).'
-    fires = ((not ((_t214 := cast('str | None', ctx.values.get('destination'))) is not None and _t214 in frozenset(('another_school', 'home_education', )))) and ((_t215 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t215))
+    fires = ((not ((_t217 := cast('str | None', ctx.values.get('destination'))) is not None and _t217 in frozenset(('another_school', 'home_education', )))) and ((_t218 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t218))
     if not fires:
         return NOT_FIRED_LEAVING_WITHOUT_DESTINATION
     onset = _onset_leaving_without_destination(ctx)
@@ -609,14 +611,14 @@ def rule_leaving_without_destination(ctx: Ctx) -> RuleOutcome:
 
 def _onset_leaving_without_destination(ctx: Ctx) -> dt.date:
     'Onset of rule leaving_without_destination: the day from which its condition has held without a break.'
-    _v205 = cast('str | None', ctx.values.get('destination'))
-    _v206 = frozenset(('another_school', 'home_education', ))
-    _v207 = (_v205 is not None and _v205 in _v206)
-    _v208 = (not _v207)
-    _v209 = cast('dt.date | None', ctx.values.get('leaving_date'))
-    _v210, _s211 = today_compare('>=', ctx.as_of, _v209, ctx.since.get('leaving_date'))
-    _v212, _s213 = bool_op(False, ((_v208, ctx.since.get('destination')), (_v210, _s211), ))
-    return _s213 or ctx.calendar.first_school_day
+    _v208 = cast('str | None', ctx.values.get('destination'))
+    _v209 = frozenset(('another_school', 'home_education', ))
+    _v210 = (_v208 is not None and _v208 in _v209)
+    _v211 = (not _v210)
+    _v212 = cast('dt.date | None', ctx.values.get('leaving_date'))
+    _v213, _s214 = today_compare('>=', ctx.as_of, _v212, ctx.since.get('leaving_date'))
+    _v215, _s216 = bool_op(False, ((_v211, ctx.since.get('destination')), (_v213, _s214), ))
+    return _s216 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_HOME_EDUCATION_WRITTEN_NOTICE: Final = RuleOutcome('home_education_written_notice', False, None)
@@ -624,7 +626,7 @@ NOT_FIRED_HOME_EDUCATION_WRITTEN_NOTICE: Final = RuleOutcome('home_education_wri
 
 def rule_home_education_written_notice(ctx: Ctx) -> RuleOutcome:
     'Rule home_education_written_notice: Written notice of home education — delete after the notified date and notify the home education service (clauses: strategy-7-home-education).'
-    fires = ((cast('str | None', ctx.values.get('home_education_notice')) == 'written') and (cast('str | None', ctx.values.get('destination')) == 'home_education') and ((_t225 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t225))
+    fires = ((cast('str | None', ctx.values.get('home_education_notice')) == 'written') and (cast('str | None', ctx.values.get('destination')) == 'home_education') and ((_t228 := cast('dt.date | None', ctx.values.get('leaving_date'))) is not None and ctx.as_of >= _t228))
     if not fires:
         return NOT_FIRED_HOME_EDUCATION_WRITTEN_NOTICE
     onset = _onset_home_education_written_notice(ctx)
@@ -634,14 +636,14 @@ def rule_home_education_written_notice(ctx: Ctx) -> RuleOutcome:
 
 def _onset_home_education_written_notice(ctx: Ctx) -> dt.date:
     'Onset of rule home_education_written_notice: the day from which its condition has held without a break.'
-    _v216 = cast('str | None', ctx.values.get('home_education_notice'))
-    _v217 = (_v216 == 'written')
-    _v218 = cast('str | None', ctx.values.get('destination'))
-    _v219 = (_v218 == 'home_education')
-    _v220 = cast('dt.date | None', ctx.values.get('leaving_date'))
-    _v221, _s222 = today_compare('>=', ctx.as_of, _v220, ctx.since.get('leaving_date'))
-    _v223, _s224 = bool_op(False, ((_v217, ctx.since.get('home_education_notice')), (_v219, ctx.since.get('destination')), (_v221, _s222), ))
-    return _s224 or ctx.calendar.first_school_day
+    _v219 = cast('str | None', ctx.values.get('home_education_notice'))
+    _v220 = (_v219 == 'written')
+    _v221 = cast('str | None', ctx.values.get('destination'))
+    _v222 = (_v221 == 'home_education')
+    _v223 = cast('dt.date | None', ctx.values.get('leaving_date'))
+    _v224, _s225 = today_compare('>=', ctx.as_of, _v223, ctx.since.get('leaving_date'))
+    _v226, _s227 = bool_op(False, ((_v220, ctx.since.get('home_education_notice')), (_v222, ctx.since.get('destination')), (_v224, _s225), ))
+    return _s227 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_HOME_EDUCATION_ORAL_NOTICE: Final = RuleOutcome('home_education_oral_notice', False, None)
@@ -662,8 +664,8 @@ def rule_home_education_oral_notice(ctx: Ctx) -> RuleOutcome:
 
 def _onset_home_education_oral_notice(ctx: Ctx) -> dt.date:
     'Onset of rule home_education_oral_notice: the day from which its condition has held without a break.'
-    _v226 = cast('str | None', ctx.values.get('home_education_notice'))
-    _v227 = (_v226 == 'oral')
+    _v229 = cast('str | None', ctx.values.get('home_education_notice'))
+    _v230 = (_v229 == 'oral')
     return ctx.since.get('home_education_notice') or ctx.calendar.first_school_day
 
 
@@ -685,7 +687,7 @@ def rule_safeguarding_referral(ctx: Ctx) -> RuleOutcome:
 
 def _onset_safeguarding_referral(ctx: Ctx) -> dt.date:
     'Onset of rule safeguarding_referral: the day from which its condition has held without a break.'
-    _v228 = cast('bool | None', ctx.values.get('safeguarding_concern', False))
+    _v231 = cast('bool | None', ctx.values.get('safeguarding_concern', False))
     return ctx.since.get('safeguarding_concern') or ctx.calendar.first_school_day
 
 
@@ -707,7 +709,7 @@ def rule_serious_concern(ctx: Ctx) -> RuleOutcome:
 
 def _onset_serious_concern(ctx: Ctx) -> dt.date:
     'Onset of rule serious_concern: the day from which its condition has held without a break.'
-    _v229 = cast('bool | None', ctx.values.get('serious_concern', False))
+    _v232 = cast('bool | None', ctx.values.get('serious_concern', False))
     return ctx.since.get('serious_concern') or ctx.calendar.first_school_day
 
 
@@ -718,7 +720,7 @@ def rule_deletion_return(ctx: Ctx) -> RuleOutcome:
     'Rule deletion_return: A ground for deletion is met — deletion return to the LA as soon as the ground is met (clauses: strategy-8).'
     if not in_force(ctx.as_of, dt.date(2024, 8, 19), None):
         return NOT_FIRED_DELETION_RETURN
-    fires = (((_t243 := cast('str | None', ctx.values.get('deletion_ground'))) is not None and _t243 in frozenset(('ground_a', 'ground_b', 'ground_c', 'ground_d', 'ground_e', 'ground_f', 'ground_g', 'ground_h', 'ground_i', 'ground_j', 'ground_k', 'ground_l', 'ground_m', 'ground_n', 'ground_o', ))) and ((_t244 := cast('dt.date | None', ctx.values.get('ground_met_on'))) is not None and ctx.as_of >= _t244) and ((ctx.values.get('completed_final_year', False) is not True) or (ctx.values.get('la_requests_final_year_returns', False) is True)))
+    fires = (((_t246 := cast('str | None', ctx.values.get('deletion_ground'))) is not None and _t246 in frozenset(('ground_a', 'ground_b', 'ground_c', 'ground_d', 'ground_e', 'ground_f', 'ground_g', 'ground_h', 'ground_i', 'ground_j', 'ground_k', 'ground_l', 'ground_m', 'ground_n', 'ground_o', ))) and ((_t247 := cast('dt.date | None', ctx.values.get('ground_met_on'))) is not None and ctx.as_of >= _t247) and ((ctx.values.get('completed_final_year', False) is not True) or (ctx.values.get('la_requests_final_year_returns', False) is True)))
     if not fires:
         return NOT_FIRED_DELETION_RETURN
     onset = _onset_deletion_return(ctx)
@@ -733,17 +735,17 @@ def rule_deletion_return(ctx: Ctx) -> RuleOutcome:
 
 def _onset_deletion_return(ctx: Ctx) -> dt.date:
     'Onset of rule deletion_return: the day from which its condition has held without a break.'
-    _v230 = cast('str | None', ctx.values.get('deletion_ground'))
-    _v231 = frozenset(('ground_a', 'ground_b', 'ground_c', 'ground_d', 'ground_e', 'ground_f', 'ground_g', 'ground_h', 'ground_i', 'ground_j', 'ground_k', 'ground_l', 'ground_m', 'ground_n', 'ground_o', ))
-    _v232 = (_v230 is not None and _v230 in _v231)
-    _v233 = cast('dt.date | None', ctx.values.get('ground_met_on'))
-    _v234, _s235 = today_compare('>=', ctx.as_of, _v233, ctx.since.get('ground_met_on'))
-    _v236 = cast('bool | None', ctx.values.get('completed_final_year', False))
-    _v237 = (_v236 is not True)
-    _v238 = cast('bool | None', ctx.values.get('la_requests_final_year_returns', False))
-    _v239, _s240 = bool_op(True, ((_v237, ctx.since.get('completed_final_year')), ((_v238 is True), ctx.since.get('la_requests_final_year_returns')), ))
-    _v241, _s242 = bool_op(False, ((_v232, ctx.since.get('deletion_ground')), (_v234, _s235), (_v239, _s240), ))
-    return _s242 or ctx.calendar.first_school_day
+    _v233 = cast('str | None', ctx.values.get('deletion_ground'))
+    _v234 = frozenset(('ground_a', 'ground_b', 'ground_c', 'ground_d', 'ground_e', 'ground_f', 'ground_g', 'ground_h', 'ground_i', 'ground_j', 'ground_k', 'ground_l', 'ground_m', 'ground_n', 'ground_o', ))
+    _v235 = (_v233 is not None and _v233 in _v234)
+    _v236 = cast('dt.date | None', ctx.values.get('ground_met_on'))
+    _v237, _s238 = today_compare('>=', ctx.as_of, _v236, ctx.since.get('ground_met_on'))
+    _v239 = cast('bool | None', ctx.values.get('completed_final_year', False))
+    _v240 = (_v239 is not True)
+    _v241 = cast('bool | None', ctx.values.get('la_requests_final_year_returns', False))
+    _v242, _s243 = bool_op(True, ((_v240, ctx.since.get('completed_final_year')), ((_v241 is True), ctx.since.get('la_requests_final_year_returns')), ))
+    _v244, _s245 = bool_op(False, ((_v235, ctx.since.get('deletion_ground')), (_v237, _s238), (_v242, _s243), ))
+    return _s245 or ctx.calendar.first_school_day
 
 
 NOT_FIRED_ANNUAL_REVIEW: Final = RuleOutcome('annual_review', False, None)
@@ -764,6 +766,6 @@ def rule_annual_review(ctx: Ctx) -> RuleOutcome:
 
 def _onset_annual_review(ctx: Ctx) -> dt.date:
     'Onset of rule annual_review: the day from which its condition has held without a break.'
-    _v245 = shift(ctx.calendar, dt.date(2025, 8, 27), 12, 'months', 1)
-    _v246, _s247 = today_compare('>=', ctx.as_of, _v245, None)
-    return _s247 or ctx.calendar.first_school_day
+    _v248 = shift(ctx.calendar, dt.date(2025, 8, 27), 12, 'months', 1)
+    _v249, _s250 = today_compare('>=', ctx.as_of, _v248, None)
+    return _s250 or ctx.calendar.first_school_day
