@@ -269,3 +269,18 @@ def test_audit_is_the_case_log_view_of_evaluate(interp_built: Built) -> None:
     audit = b.package.audit(Pupil("T", {}), marks, log, b.calendar, dt.date(2025, 10, 6))
     assert (audit.rules, audit.cases, audit.violations) == ((), full.cases, full.violations)
     assert [(v.kind, v.event) for v in audit.all_violations] == [("illegal_event", "removed")]
+
+
+def test_a_rule_fires_only_while_its_parameters_are_in_effect(law_built: Built) -> None:
+    """`persistent` uses a parameter in effect from 1 October 2025 to 30 June 2026: a pupil
+    absent every session since 3 September is not flagged on 30 September or on 1 July,
+    and is on 1 October and 30 June (inclusive), by the interpreter and the checkers."""
+    marks = PupilMarks.from_compact(law_built.calendar, law_built.table, dt.date(2025, 9, 3),
+                                    " ".join(["[C][C]"] * 190))
+    pupil = Pupil("P1", {})
+    for day, expected in ((dt.date(2025, 9, 30), False), (dt.date(2025, 10, 1), True),
+                          (dt.date(2026, 6, 30), True), (dt.date(2026, 7, 1), False)):
+        for fires in ({r.rule: r.fires for r in law_built.interpreter.screen(pupil, marks, day)},
+                      {r.rule: r.fires for r in law_built.package.screen(
+                          pupil, marks, law_built.calendar, day)}):
+            assert fires["persistent"] is expected, day
