@@ -77,7 +77,8 @@ def facts_on(pupil_facts: Mapping[str, object], log: Sequence[CaseEvent],
             values[name], since[name] = value, event.date
     for name, scope in scopes.items():
         set_on = since.get(name)
-        if set_on is None or values.get(name) in (False, None):
+        value = values.get(name)
+        if set_on is None or value is False or value is None:
             continue
         ends = _scope_end(scope, set_on, day, attending, marks, calendar, shift)
         if ends is not None:
