@@ -221,6 +221,9 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "An overlay changes the `statutory:` or `stricter:` of a statutory parameter."),
     Code("O009", "to-be-completed", WARNING,
          "A value still reads `TO BE COMPLETED`, as `cme-policy init` left it."),
+    Code("O010", "pulls-both-ways", WARNING,
+         "A parameter both triggers a duty and permits a step (or has uses that pull opposite "
+         "ways), so no value of it is stricter than another: split it."),
     # R — review: the governors' annual review
     Code("R001", "review-overdue", WARNING,
          "The manifest's `reviewed` date plus its `review_cycle` is before today (or "

@@ -9,6 +9,7 @@ from cme_policy.analysis.environment import build_env
 from cme_policy.analysis.overlay import check_floors, check_unfilled
 from cme_policy.analysis.procedures import check_procedures
 from cme_policy.analysis.references import check_references, check_unused
+from cme_policy.analysis.strictness import check_directions
 from cme_policy.analysis.review_due import check_review_due
 from cme_policy.analysis.traceability import Coverage, check_traceability
 from cme_policy.analysis.typing_pass import check_types
@@ -68,4 +69,5 @@ def _check(root: Path) -> CheckResult:
     if not sink.has_errors:
         check_procedures(policy, env, sink)
         check_unused(policy, env, sink)
+        check_directions(policy, sink)
     return CheckResult(policy, sink.sorted(), cache, coverage, env)

@@ -284,6 +284,55 @@ def test_the_bundled_policy_can_be_extended_without_change(tmp_path: Path) -> No
     assert result.ok, result.diagnostics
 
 
+# -- strictness from use, on the bundled policy ---------------------------------------------
+def test_lowering_what_the_law_permits_is_weaker_not_stricter(tmp_path: Path) -> None:
+    """Ground I permits a deletion after 20 school days (SI 2024/208 reg 9(1)(i)): the
+    parameter is used by the removal guards, so 15 would let a pupil be removed on day 15 -
+    weaker, whatever a `stricter:` label says."""
+    result = _check(_overlay(tmp_path, """\
+        override:
+          parameters:
+            deletion:
+              continuous_absence: {value: 15 school days}
+        """, extends=ROOT / "policy"))
+    [error] = result.errors
+    assert error.code == "O001" and "reg 9(1)(i)" in error.message
+    assert "15 school days is weaker" in error.message and "permits" in error.message
+
+
+def test_beginning_enquiries_earlier_is_stricter(tmp_path: Path) -> None:
+    """When the school begins joint enquiries is its own trigger: earlier is allowed."""
+    result = _check(_overlay(tmp_path, """\
+        override:
+          parameters:
+            enquiries:
+              after_continuous_absence: {value: 15 school days}
+              after_leave: {value: 5 school days}
+        """, extends=ROOT / "policy"))
+    assert result.ok, [str(d) for d in result.errors]
+
+
+def test_a_parameter_that_pulls_both_ways_may_not_change(tmp_path: Path) -> None:
+    """A statutory parameter that both triggers a duty and permits a removal has no stricter
+    value: either way is weaker somewhere."""
+    shutil.copytree(BASE, tmp_path / "base")
+    main = tmp_path / "base" / "main.yaml"
+    main.write_text(main.read_text().replace(
+        "          - event: removed_from_roll\n            target: removed_from_roll\n",
+        "          - event: removed_from_roll\n            target: removed_from_roll\n"
+        "            guard: unauthorised_run >= params.deletion.continuous_absence\n"))
+    for value in ("15 school days", "25 school days"):
+        (tmp_path / value.split()[0]).mkdir()
+        result = _check(_overlay(tmp_path / value.split()[0], f"""\
+            override:
+              parameters:
+                deletion:
+                  continuous_absence: {{value: {value}}}
+            """, extends=tmp_path / "base"))
+        assert [d.code for d in result.errors] == ["O001"], value
+        assert "pulls both ways" in result.errors[0].message
+
+
 # -- the example overlay ---------------------------------------------------------------------
 def test_example_county_overlay_checks_tests_and_builds(tmp_path: Path) -> None:
     directory = ROOT / "examples" / "county-overlay"

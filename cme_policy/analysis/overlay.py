@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Iterable
 
+from cme_policy.analysis.strictness import Use, directions, parameter_uses
 from cme_policy.diagnostics import DiagnosticSink, SourceCache
 from cme_policy.expr import ast
 from cme_policy.expr.printer import to_source
@@ -64,6 +65,7 @@ class _Floors:
         self.removed = {(r.kind, r.owner, r.id): r for r in removals}
         self.base_params = {p.qualified: p for p in base.parameters}
         self.params = {p.qualified: p for p in merged.parameters}
+        self.uses = parameter_uses(base)
 
     def run(self) -> None:
         self._parameters()
@@ -84,13 +86,33 @@ class _Floors:
                                 _at(self.overrides, "parameter", key, field, new.span),
                                 "remove the key from the override; the base says which way "
                                 "the law may be made stricter")
-            problem = self._weaker(old.value, new.value, old.stricter or "lower")
+            uses = self.uses.get(old.qualified, [])
+            ways = directions(uses)
+            if len(ways) > 1:
+                if old.value != new.value:
+                    self._both_ways(old, new, key, uses)
+                continue
+            stricter = next(iter(ways)) if ways else old.stricter or "lower"
+            problem = self._weaker(old.value, new.value, stricter)
             if problem is not None:
+                why = f" (it {uses[0].phrase})" if uses else ""
                 self.sink.error("O001", f"{old.qualified} is statutory{_cite(old.source)}: "
-                                f"{problem}", _at(self.overrides, "parameter", key, "value",
-                                                  new.value.span),
-                                f"a local value may only be stricter ({old.stricter or 'lower'} "
-                                f"than or equal to {_show(old.value)})")
+                                f"{problem}{why}", _at(self.overrides, "parameter", key, "value",
+                                                       new.value.span),
+                                f"a local value may only be stricter ({stricter} than or equal "
+                                f"to {_show(old.value)})")
+
+    def _both_ways(self, old: m.Parameter, new: m.Parameter, key: str,
+                   uses: list[Use]) -> None:
+        lower = next(u for u in uses if u.stricter == "lower")
+        higher = next(u for u in uses if u.stricter == "higher")
+        self.sink.error("O001", f"{old.qualified} is statutory{_cite(old.source)} and pulls "
+                        f"both ways: it {lower.phrase} and {higher.phrase}, so "
+                        f"{_show(new.value)} is weaker than "
+                        f"{_show(old.value)} in one of them",
+                        _at(self.overrides, "parameter", key, "value", new.value.span),
+                        "keep the law's value; to act earlier, change the school's own "
+                        "trigger parameter instead")
 
     @staticmethod
     def _weaker(old: ast.Expr, new: ast.Expr, stricter: str) -> str | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cme_policy.expr import ast
 from cme_policy.expr.english import Vocabulary, render
+from cme_policy.analysis.strictness import directions, parameter_uses
 from cme_policy.expr.printer import to_source
 from cme_policy.ir import model as m
 from cme_policy.runtime.results import PupilResult
@@ -216,8 +217,17 @@ class Explainer:
         assert isinstance(p, m.Parameter)
         lines = [f"parameter {p.qualified}: {p.label}", f"value: {self._english(p.value)}",
                  f"source: {p.source or 'none given'} ({_verified(p.verified)})"]
+        uses = parameter_uses(self.policy).get(p.qualified, [])
+        ways = directions(uses)
+        if len(ways) > 1:
+            lines.append("stricter: neither way — its uses pull both ways (split it)")
+        elif ways:
+            way = next(iter(ways))
+            lines.append(f"stricter: {way} (it {uses[0].phrase})")
         if p.statutory:
-            lines.append(f"statutory: an overlay may only make it {p.stricter or 'stricter'}")
+            allowed = next(iter(ways)) if len(ways) == 1 else p.stricter if not ways else None
+            lines.append(f"statutory: an overlay may only make it {allowed}" if allowed else
+                         "statutory: an overlay may not change it")
         users = self._users(p.qualified)
         lines += ["used by:", *users] if users else ["used by: nothing"]
         rules = [u.split()[1].rstrip(":") for u in users if u.startswith("  rule ")]

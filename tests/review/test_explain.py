@@ -36,8 +36,8 @@ def test_rule(rule: list[str]) -> None:
            "grounds H and I)" in rule
     assert any(line.startswith("  strategy-9-ii: ii. The pupil has been continuously absent")
                for line in rule)
-    assert "  uses params.deletion.continuous_absence = 20 school days: SI 2024/208 reg 9(1)(i) " \
-           "[S, Browne Jacobson] (verified)" in rule
+    assert any(line.startswith("  uses params.enquiries.after_continuous_absence = 20 school "
+                               "days: school decision") for line in rule)
     tested = next(line for line in rule if line.startswith("tested by scenarios: "))
     assert "twenty_days_fire" in tested and "nineteen_days_do_not_fire" in tested
     line = (REPO / "policy" / "rules.yaml").read_text("utf-8").splitlines().index(
@@ -59,12 +59,21 @@ def test_state_by_bare_id_and_qualified_id() -> None:
 
 def test_parameter() -> None:
     lines = explain("params.deletion.continuous_absence").stdout.splitlines()
-    assert lines[:4] == [
+    assert lines[:5] == [
         "parameter params.deletion.continuous_absence: continuous absence, every session coded "
-        "G, N or O, before ground I applies",
+        "G, N or O, before ground I permits a deletion",
         "value: 20 school days",
         "source: SI 2024/208 reg 9(1)(i) [S, Browne Jacobson] (verified)",
-        "statutory: an overlay may only make it lower"]
+        "stricter: higher (it permits a step in the guard of deletion_from_roll.ready_to_delete "
+        "--removed_from_roll--> deleted)",
+        "statutory: an overlay may only make it higher"]
+    assert "  transition reasonable_enquiries.la_notified --removed_from_roll--> " \
+           "removed_from_roll: its guard" in lines
+
+
+def test_a_school_trigger_is_stricter_lower() -> None:
+    lines = explain("params.enquiries.after_continuous_absence").stdout.splitlines()
+    assert "stricter: lower (it triggers a duty in rule ground_i_joint_enquiries)" in lines
     assert "  rule ground_i_joint_enquiries: Continuous absence of 20 school days — joint " \
            "reasonable enquiries before any deletion" in lines
     assert "twenty_days_fire" in next(x for x in lines if x.startswith("tested by"))

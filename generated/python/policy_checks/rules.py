@@ -376,8 +376,6 @@ NOT_FIRED_GROUND_H_JOINT_ENQUIRIES: Final = RuleOutcome('ground_h_joint_enquirie
 
 def rule_ground_h_joint_enquiries(ctx: Ctx) -> RuleOutcome:
     'Rule ground_h_joint_enquiries: No return within 10 school days after a leave of absence — joint reasonable enquiries before any deletion (clauses: strategy-9, strategy-9-i).'
-    if not in_force(ctx.as_of, dt.date(2024, 8, 19), None):
-        return NOT_FIRED_GROUND_H_JOINT_ENQUIRIES
     fires = ((ctx.values.get('leave_expired', False) is True) and (_m.m_unauthorised_run(ctx) >= 10) and (ctx.values.get('sickness_or_unavoidable_cause', False) is not True) and (ctx.values.get('compulsory_school_age', False) is True) and (ctx.values.get('off_roll', False) is not True))
     if not fires:
         return NOT_FIRED_GROUND_H_JOINT_ENQUIRIES
@@ -409,8 +407,6 @@ NOT_FIRED_GROUND_I_JOINT_ENQUIRIES: Final = RuleOutcome('ground_i_joint_enquirie
 
 def rule_ground_i_joint_enquiries(ctx: Ctx) -> RuleOutcome:
     'Rule ground_i_joint_enquiries: Continuous absence of 20 school days — joint reasonable enquiries before any deletion (clauses: strategy-9, strategy-9-ii).'
-    if not in_force(ctx.as_of, dt.date(2024, 8, 19), None):
-        return NOT_FIRED_GROUND_I_JOINT_ENQUIRIES
     fires = ((_m.m_unauthorised_run(ctx) >= 20) and (ctx.values.get('sickness_or_unavoidable_cause', False) is not True) and (ctx.values.get('compulsory_school_age', False) is True) and (ctx.values.get('off_roll', False) is not True))
     if not fires:
         return NOT_FIRED_GROUND_I_JOINT_ENQUIRIES
