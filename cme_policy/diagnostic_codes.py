@@ -222,8 +222,12 @@ CODES: dict[str, Code] = {c.code: c for c in (
     Code("O009", "to-be-completed", WARNING,
          "A value still reads `TO BE COMPLETED`, as `cme-policy init` left it."),
     Code("O010", "pulls-both-ways", WARNING,
-         "A parameter both triggers a duty and permits a step (or has uses that pull opposite "
-         "ways), so no value of it is stricter than another: split it."),
+         "A parameter both triggers a duty and permits a step (or its uses and its `stricter:` "
+         "pull opposite ways), so no value of it is stricter than another: split it."),
+    Code("O011", "statutory-deadline-longer", ERROR,
+         "An overlay lengthens or removes a procedure state's statutory deadline."),
+    Code("O012", "statutory-measure-redefined", ERROR,
+         "An overlay changes a measure that a statutory rule or a guard is stated in."),
     # R — review: the governors' annual review
     Code("R001", "review-overdue", WARNING,
          "The manifest's `reviewed` date plus its `review_cycle` is before today (or "

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Iterable
 
 from cme_policy.analysis.strictness import Use, directions, parameter_uses
+from cme_policy.ir.derived import statutory_deadline
 from cme_policy.diagnostics import DiagnosticSink, SourceCache
 from cme_policy.expr import ast
 from cme_policy.expr.printer import to_source
@@ -71,6 +72,8 @@ class _Floors:
         self._parameters()
         self._rules()
         self._procedures()
+        self._deadlines()
+        self._measures()
 
     # -- parameters ----------------------------------------------------------------------
     def _parameters(self) -> None:
@@ -198,6 +201,65 @@ class _Floors:
         param = self.base_params.get(".".join(name.parts))
         return param is not None and param.statutory
 
+    # -- statutory deadlines and the measures the law is stated in -----------------------------
+    def _deadlines(self) -> None:
+        """O011: a state whose deadline is statutory keeps one, no longer than the base's."""
+        procedures = {p.id: p for p in self.merged.procedures}
+        for old in self.base.procedures:
+            new = procedures.get(old.id)
+            for state in old.states:
+                if state.deadline is None or new is None or \
+                        not statutory_deadline(self.base, state.deadline.within):
+                    continue
+                now = new.state(state.id)
+                if now is None:
+                    continue  # a removed state: O004 or the graph checks say so
+                at = _at(self.overrides, "state", f"{old.id}.{state.id}", "deadline", now.span)
+                source = self._deadline_source(state.deadline.within)
+                if now.deadline is None:
+                    self.sink.error("O011", f"state '{old.id}.{state.id}' has a statutory "
+                                    f"deadline{_cite(source)} and cannot lose it", at,
+                                    "keep the deadline; a shorter one is allowed")
+                    continue
+                problem = self._weaker(_resolve(state.deadline.within, self.base_params),
+                                       _resolve(now.deadline.within, self.params), "lower")
+                if problem is not None:
+                    self.sink.error("O011", f"state '{old.id}.{state.id}' has a statutory "
+                                    f"deadline{_cite(source)}: {problem}", at,
+                                    f"a local deadline may only be shorter (at most "
+                                    f"{_show(_resolve(state.deadline.within, self.base_params))})")
+
+    def _deadline_source(self, within: ast.Expr) -> str | None:
+        names = [n for n in _names(within) if n in self.base_params]
+        return self.base_params[names[0]].source if names else None
+
+    def _measures(self) -> None:
+        """O012: a measure a statutory rule or any guard is stated in is part of the law's
+        meaning (the run of G, N or O sessions of ground I): an overlay may not redefine it."""
+        used: dict[str, str] = {}
+        for rule in self.base.rules:
+            if rule.statutory:
+                for name in _names(rule.when):
+                    used.setdefault(name, f"rule {rule.id}{_cite(rule.source)}")
+        for proc in self.base.procedures:
+            for state in proc.states:
+                for t in state.transitions:
+                    for name in _names(t.guard):
+                        used.setdefault(name, f"the guard of {proc.id}.{state.id} "
+                                              f"--{t.event}--> {t.target}")
+        measures = {x.id: x for x in self.merged.measures}
+        for old in self.base.measures:
+            new = measures.get(old.id)
+            if old.id not in used or new is None:
+                continue
+            if (new.kind, new.codes, [(a.name, a.type_name) for a in new.args]) != (
+                    old.kind, old.codes, [(a.name, a.type_name) for a in old.args]):
+                self.sink.error("O012", f"measure '{old.id}' states the law in {used[old.id]}: "
+                                f"an overlay may not change its kind, codes or arguments",
+                                _at(self.overrides, "measure", old.id, "codes", new.span),
+                                "declare a new measure for local practice and use it in a "
+                                "local rule")
+
     # -- procedures ----------------------------------------------------------------------
     def _procedures(self) -> None:
         procedures = {p.id: p for p in self.merged.procedures}
@@ -235,6 +297,10 @@ class _Floors:
                                         f"{_cite(invariant.source)} and cannot be removed",
                                         removal_state.span,
                                         "keep the state; add states or transitions around it")
+
+
+def _names(expr: ast.Expr | None) -> set[str]:
+    return {e.dotted for e in ast.walk(expr) if isinstance(e, ast.Name)} if expr else set()
 
 
 def _compares(expr: ast.Expr) -> bool:

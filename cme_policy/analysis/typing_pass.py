@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cme_policy.analysis.strictness import parameter_uses
 from cme_policy.diagnostics import DiagnosticSink
 from cme_policy.expr import ast
 from cme_policy.expr.typecheck import Env, TypeChecker
@@ -36,13 +37,15 @@ def check_types(policy: m.Policy, env: Env, sink: DiagnosticSink) -> None:
 
 
 def _check_parameters(policy: m.Policy, sink: DiagnosticSink) -> None:
+    used = parameter_uses(policy)  # a use that says which way is stricter needs no label
     for param in policy.parameters:
         if param.stricter is not None and not param.statutory:
             sink.error("P001", f"parameter '{param.qualified}' says which way is stricter but is "
                        "not statutory", param.span, "add `statutory: true`, or remove `stricter:`")
-        if param.statutory and param.stricter is None:
+        if param.statutory and param.stricter is None and not used.get(param.qualified):
             sink.error("P002", f"statutory parameter '{param.qualified}' does not say which way is "
-                       "stricter", param.span, "add `stricter: lower` or `stricter: higher`")
+                       "stricter, and no use of it does", param.span,
+                       "add `stricter: lower` or `stricter: higher`")
         if param.effective_from and param.effective_to and param.effective_to < param.effective_from:
             sink.error("P003", f"parameter '{param.qualified}' stops being effective before it "
                        "starts", param.span, "effective_to must be on or after effective_from")
