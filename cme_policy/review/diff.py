@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from cme_policy.analysis.strictness import directions, parameter_uses
 from cme_policy.driver import CheckResult, check_policy
 from cme_policy.expr import ast
 from cme_policy.expr.english import Vocabulary, render
@@ -155,9 +156,9 @@ def _git(args: list[str], cwd: Path) -> bytes:
 # -- the diff --------------------------------------------------------------------------------
 
 def diff_policies(old: Side, new: Side, run_scenarios: bool = True) -> DiffReport:
-    changes = [*_manifest(old, new), *_parameters(old, new), *_rules(old, new),
-               *_procedures(old, new), *_clauses(old, new), *_roles(old, new),
-               *_la_profile(old, new)]
+    changes = [*_manifest(old, new), *_parameters(old, new), *_measures(old, new),
+               *_events(old, new), *_rules(old, new), *_procedures(old, new),
+               *_clauses(old, new), *_roles(old, new), *_la_profile(old, new)]
     deltas: list[ScenarioDelta] = []
     compared = 0
     if run_scenarios:
@@ -222,10 +223,13 @@ def _parameter(key: str, a: m.Parameter, b: m.Parameter, old: Side, new: Side,
                touches: set[str]) -> Iterator[Change]:
     if a.value != b.value:
         order = _order(a.value, b.value)
-        direction = b.stricter or a.stricter
+        ways = directions(parameter_uses(old.policy).get(key, []))
+        direction = (next(iter(ways)) if len(ways) == 1 else "neither way" if ways
+                     else b.stricter or a.stricter)
         statutory = a.statutory or b.statutory
         lax = statutory and direction is not None and order is not None and (
-            (direction == "lower" and order > 0) or (direction == "higher" and order < 0))
+            (direction == "lower" and order > 0) or (direction == "higher" and order < 0)
+            or (direction == "neither way" and order != 0))
         is_deadline = key in _deadline_params(new) | _deadline_params(old)
         lax = lax or (is_deadline and order is not None and order > 0)
         notes = [n for n in (("statutory, stricter: " + direction) if statutory and direction
@@ -242,6 +246,66 @@ def _parameter(key: str, a: m.Parameter, b: m.Parameter, old: Side, new: Side,
     if parts:
         yield _change("PARAM_SOURCE_CHANGED", key, "; ".join(parts), old, new, a.span, b.span,
                       weakens=a.statutory and not b.statutory, touches=touches)
+
+
+# measures, facts and events: what the words of the rules are made of
+
+def _law_terms(side: Side) -> set[str]:
+    """Names a statutory rule or any guard is stated in: changing them changes the law."""
+    names = {n for r in side.policy.rules if r.statutory for n in ast.referenced_names(r.when)}
+    names |= {n for p in side.policy.procedures for s in p.states for t in s.transitions
+              for n in ast.referenced_names(t.guard)}
+    return names
+
+
+def _measure_text(x: m.Measure) -> str:
+    args = ", ".join(f"{a.name}: {a.type_name}" for a in x.args)
+    return f"{x.kind} of {', '.join(x.codes) or 'no codes'}" + (f" ({args})" if args else "")
+
+
+def _measures(old: Side, new: Side) -> Iterator[Change]:
+    law = _law_terms(old)
+    for key, a, b in _pair(old.policy.measures, new.policy.measures, lambda x: x.id):
+        touches = {f"measure:{key}"}
+        if a is None and b is not None:
+            yield _change("MEASURE_ADDED", key, f"{b.label}: {_measure_text(b)}", old, new,
+                          None, b.span, touches=touches)
+        elif b is None and a is not None:
+            yield _change("MEASURE_REMOVED", key, f"{a.label}: was {_measure_text(a)}", old, new,
+                          a.span, None, weakens=key in law, touches=touches)
+        elif a is not None and b is not None and _measure_text(a) != _measure_text(b):
+            note = " (the law is stated in it)" if key in law else ""
+            yield _change("MEASURE_CHANGED", key, f"{b.label}: {_measure_text(a)} → "
+                          f"{_measure_text(b)}{note}", old, new, a.span, b.span,
+                          weakens=key in law, touches=touches)
+
+
+def _events(old: Side, new: Side) -> Iterator[Change]:
+    """What an event makes true, and for how long a fact holds, change what every rule and
+    guard that reads the fact means."""
+    for key, a, b in _pair(old.policy.events, new.policy.events, lambda e: e.id):
+        if a is None or b is None:
+            continue
+        before = ", ".join(f"{f} = {to_source(v)}" for f, v in a.sets) or "nothing"
+        after = ", ".join(f"{f} = {to_source(v)}" for f, v in b.sets) or "nothing"
+        if before != after:
+            yield _change("EVENT_EFFECT_CHANGED", key, f"{b.label}: sets {before} → {after}",
+                          old, new, a.span, b.span, touches={f"event:{key}"})
+    for key, fa, fb in _pair(old.policy.facts, new.policy.facts, lambda f: f.id):
+        if fa is None or fb is None:
+            continue
+        before, after = _lasts(fa.lasts), _lasts(fb.lasts)
+        if before != after:
+            yield _change("FACT_SCOPE_CHANGED", key, f"{fb.label}: lasts {before} → {after}",
+                          old, new, fa.span, fb.span, touches={f"fact:{key}"})
+
+
+def _lasts(lasts: str | ast.Expr | None) -> str:
+    if lasts is None:
+        return "until another event sets it"
+    if isinstance(lasts, str):
+        return "until the pupil next attends" if lasts == "until_present" else lasts
+    return to_source(lasts)
 
 
 def _param_users(key: str, side: Side) -> set[str]:

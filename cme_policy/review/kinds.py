@@ -21,9 +21,20 @@ _KINDS = (
     Kind("PARAM_ADDED", "A parameter was added."),
     Kind("PARAM_REMOVED", "A parameter was removed; it weakens a duty when it was statutory.",),
     Kind("PARAM_VALUE_CHANGED", "A parameter's value changed; it weakens a duty when a statutory "
-         "parameter moved the lax way (against `stricter:`) or a deadline became longer."),
+         "parameter moved the lax way — judged by its uses (a trigger stricter lower, a "
+         "permission stricter higher, one pulling both ways may not move), else by "
+         "`stricter:` — or a deadline became longer."),
     Kind("PARAM_SOURCE_CHANGED", "A parameter's source, `verified` flag or statutory status "
          "changed."),
+    # measures and what events and facts mean
+    Kind("MEASURE_ADDED", "A measure was added."),
+    Kind("MEASURE_REMOVED", "A measure was removed; it weakens a duty when a statutory rule "
+         "or a guard was stated in it."),
+    Kind("MEASURE_CHANGED", "A measure's kind, codes or arguments changed; it weakens a duty "
+         "when a statutory rule or a guard is stated in it (the law's own terms)."),
+    Kind("EVENT_EFFECT_CHANGED", "What an event makes true (its `sets:`) changed, so every "
+         "rule and guard reading those facts means something else."),
+    Kind("FACT_SCOPE_CHANGED", "How long a fact an event sets holds (`lasts:`) changed."),
     # rules
     Kind("RULE_ADDED", "A rule was added."),
     Kind("RULE_REMOVED", "A rule was removed, so the duty it raised is no longer raised.", True),

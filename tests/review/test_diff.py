@@ -97,3 +97,37 @@ def test_git_revisions_of_this_repo() -> None:
 def test_word_diff_is_short() -> None:
     assert word_diff("a b c d e f g h i j", "a b c d X f g h i j") == (
         "… b c d [-e-] {+X+} f g h …")
+
+
+def _bundled_pair(tmp_path: Path, file: str, old: str, new: str) -> tuple[Path, Path]:
+    before, after = tmp_path / "old", tmp_path / "new"
+    shutil.copytree(REPO / "policy", before)
+    shutil.copytree(REPO / "policy", after)
+    path = after / file
+    text = path.read_text("utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), "utf-8")
+    return before, after
+
+
+def test_lowering_a_deletion_permission_weakens_by_its_use(tmp_path: Path) -> None:
+    """params.deletion.continuous_absence permits a removal (its guards): 20 -> 15 lets a
+    pupil be removed sooner, a weakening, though a trigger at 15 would be stricter."""
+    before, after = _bundled_pair(tmp_path, "parameters.yaml",
+                                  "    continuous_absence:\n      value: 20 school days",
+                                  "    continuous_absence:\n      value: 15 school days")
+    report = diff_policies(load_side(before, "old"), load_side(after, "new"), False)
+    [change] = report.changes
+    assert change.kind == "PARAM_VALUE_CHANGED" and change.weakens
+    assert "stricter: higher" in change.message
+
+
+def test_redefining_the_law_s_own_measure_weakens(tmp_path: Path) -> None:
+    """Ground I's run of G, N or O narrowed to N: diff sees it, and it weakens a duty."""
+    before, after = _bundled_pair(tmp_path, "vocabulary.yaml",
+                                  "    kind: consecutive_school_days\n    codes: [G, N, O]",
+                                  "    kind: consecutive_school_days\n    codes: [N]")
+    report = diff_policies(load_side(before, "old"), load_side(after, "new"), False)
+    [change] = [c for c in report.changes if c.kind == "MEASURE_CHANGED"]
+    assert change.subject == "unauthorised_run" and change.weakens
+    assert _cli("diff", "--fail-on", "weakening", str(before), str(after)).returncode == 1
