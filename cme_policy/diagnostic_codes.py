@@ -228,6 +228,9 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "An overlay lengthens or removes a procedure state's statutory deadline."),
     Code("O012", "statutory-measure-redefined", ERROR,
          "An overlay changes a measure that a statutory rule or a guard is stated in."),
+    Code("O013", "another-la-inherited", WARNING,
+         "An overlay for another local authority still has, unchanged from the base, text "
+         "naming the base's authority, or the base's calendar (its term dates)."),
     # R — review: the governors' annual review
     Code("R001", "review-overdue", WARNING,
          "The manifest's `reviewed` date plus its `review_cycle` is before today (or "

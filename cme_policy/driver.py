@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cme_policy.analysis.environment import build_env
-from cme_policy.analysis.overlay import check_floors, check_unfilled
+from cme_policy.analysis.overlay import check_floors, check_inherited_la, check_unfilled
 from cme_policy.analysis.procedures import check_procedures
 from cme_policy.analysis.references import check_references, check_unused
 from cme_policy.analysis.strictness import check_directions
@@ -60,6 +60,7 @@ def _check(root: Path) -> CheckResult:
         base = build_policy(loaded.base, DiagnosticSink())
         if base is not None:
             check_floors(base, policy, loaded.removals, sink, loaded.overrides)
+            check_inherited_la(base, policy, sink, loaded.calendar_inherited)
     check_unfilled(loaded.sources, sink, cache)
     env = build_env(policy, sink)
     check_references(policy, sink)

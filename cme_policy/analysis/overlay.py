@@ -7,6 +7,7 @@ the statute (the `source:` of the parameter, rule or invariant) the overlay woul
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Iterable
 
@@ -326,6 +327,77 @@ def _changed(old: m.Invariant, new: m.Invariant) -> str:
 
 def _show(value: ast.Expr) -> str:
     return to_source(value)
+
+
+# -- another LA's words, inherited ---------------------------------------------------------------
+GENERIC_WORDS = frozenset({"city", "county", "council", "borough", "metropolitan", "district",
+                           "of", "the", "and", "royal", "london"})
+
+
+def la_words(name: str) -> list[str]:
+    """The distinctive words of a local authority's name ("Leicester City Council" →
+    Leicester): what marks a text as that LA's."""
+    return [w for w in re.findall(r"[A-Za-z][A-Za-z'-]+", name) if w.lower() not in GENERIC_WORDS]
+
+
+def _texts(policy: m.Policy) -> dict[tuple[str, str], tuple[tuple[str, ...], Span]]:
+    """(kind, id) → (every piece of text a governor reads for it, where it is)."""
+    out: dict[tuple[str, str], tuple[tuple[str, ...], Span]] = {}
+
+    def put(kind: str, key: str, span: Span, *texts: str | None) -> None:
+        out[(kind, key)] = (tuple(t for t in texts if t), span)
+
+    for p in policy.parameters:
+        put("parameter", p.qualified, p.span, p.label, p.source, p.description)
+    for r in policy.rules:
+        put("rule", r.id, r.span, r.title, r.source, r.description,
+            *(o.action for o in r.then), *(o.source for o in r.then))
+    for role in policy.roles:
+        put("role", role.id, role.span, role.label, role.holder, role.description)
+    for proc in policy.procedures:
+        put("procedure", proc.id, proc.span, proc.title, proc.description,
+            *(s.title for s in proc.states),
+            *(s.deadline.action for s in proc.states if s.deadline))
+    for e in policy.events:
+        put("event", e.id, e.span, e.label, e.description)
+    for f in policy.facts:
+        put("fact", f.id, f.span, f.label, f.negated, f.description)
+    for c in policy.clauses:
+        put("clause", c.id, c.span, c.text)
+    return out
+
+
+def check_inherited_la(base: m.Policy, merged: m.Policy, sink: DiagnosticSink,
+                       calendar_inherited: bool = False) -> None:
+    """O013: an overlay for another local authority still reads, unchanged from the base,
+    text that names the base's authority (its contacts, services, local practice, term
+    dates). Governors of the overlay's school would be told to call another council."""
+    words = la_words(base.manifest.local_authority)
+    if not words or set(la_words(merged.manifest.local_authority)) & {w for w in words}:
+        return
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
+    before = _texts(base)
+    for (kind, key), (texts, span) in sorted(_texts(merged).items()):
+        if before.get((kind, key), ((), span))[0] != texts:
+            continue  # new, or the overlay changed it
+        hit = next((t for t in texts if pattern.search(t)), None)
+        if hit is not None:
+            sink.warning("O013", f"{kind} '{key}' is the base's and names "
+                         f"{base.manifest.local_authority}: \"{_excerpt(hit, pattern)}\"", span,
+                         f"override it with {merged.manifest.local_authority}'s own words, or "
+                         f"`{UNFILLED}` until they are known")
+    if calendar_inherited:
+        sink.warning("O013", f"the calendar is the base's ({base.manifest.calendar}): "
+                     f"{base.manifest.local_authority}'s term dates", merged.manifest.span,
+                     "give the school's own calendar with `calendar:` in policy.yaml")
+
+
+def _excerpt(text: str, pattern: re.Pattern[str]) -> str:
+    found = pattern.search(text)
+    assert found is not None
+    start = max(0, found.start() - 40)
+    words = " ".join(text[start:found.end() + 40].split())
+    return ("…" if start else "") + words + ("…" if found.end() + 40 < len(text) else "")
 
 
 # -- unfilled fields -------------------------------------------------------------------------

@@ -64,6 +64,8 @@ class Loaded:
     # (kind, id) → the override's node: ("parameter", "group.name"), ("rule", id),
     # ("state", "procedure.state"), ("invariant", "procedure.invariant") …
     overrides: dict[tuple[str, str], YMap] = field(default_factory=dict)
+    calendar_inherited: bool = False
+    """The overlay names no calendar of its own, so it runs on the base's term dates."""
 
 
 def load_sources(root: Path, sink: DiagnosticSink, cache: SourceCache) -> Loaded | None:
@@ -101,7 +103,8 @@ def _load(root: Path, sink: DiagnosticSink, cache: SourceCache,
         return None
     merger = _Merger(sink, base.sources, sources, base_root, root)
     merged = merger.merge()
-    return Loaded(merged, base.sources, merger.removals, merger.overrides)
+    return Loaded(merged, base.sources, merger.removals, merger.overrides,
+                  merger.calendar_inherited)
 
 
 def _no_base(sources: SourceSet, sink: DiagnosticSink) -> None:
@@ -154,6 +157,7 @@ class _Merger:
         self.shape = ShapeChecker(sink)
         self.removals: list[Removal] = []
         self.overrides: dict[tuple[str, str], YMap] = {}
+        self.calendar_inherited = False
         # the base's files, without scenarios, as a mutable list we patch in place
         self.files: list[tuple[str, YMap]] = [(p, _with(n, "scenarios", None))
                                               for p, n in base.files]
@@ -176,6 +180,7 @@ class _Merger:
         manifest = self.overlay.manifest
         base_calendar = scalar_text(self.base.manifest.get("calendar"))
         if manifest.get("calendar") is None and base_calendar is not None:
+            self.calendar_inherited = True
             path = _relative(self.base_root / base_calendar, self.root)
             manifest = _with(manifest, "calendar", YScalar(path, STR, manifest.span))
         return manifest
