@@ -13,9 +13,11 @@ BUILTINS = {
     "today": Symbol("builtin", "today", DATE),
     "academic_year_start": Symbol("builtin", "academic_year_start", DATE),
     "term_start": Symbol("builtin", "term_start", DATE),
+    "policy_reviewed": Symbol("builtin", "policy_reviewed", DATE),
 }
-"""Names every policy may use: the as-of date, and the first days of its academic year and
-term as the school calendar defines them (so a policy never hard-codes a year)."""
+"""Names every policy may use: the as-of date, the first days of its academic year and term
+as the school calendar defines them (so a policy never hard-codes a year), and the date of
+the governors' last review from the manifest (an overlay's own, not its base's)."""
 
 
 def literal_type(expr: ast.Expr) -> Type | None:

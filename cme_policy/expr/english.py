@@ -15,6 +15,7 @@ BUILTIN_LABELS: Mapping[str, str] = {
     "today": "the date of the check",
     "academic_year_start": "the first day of this academic year",
     "term_start": "the first day of this term",
+    "policy_reviewed": "the date of the governors' last review of this policy",
 }
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",

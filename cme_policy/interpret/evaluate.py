@@ -76,6 +76,8 @@ class Evaluator:
         name = e.dotted
         if name == "today":
             return Held(self.as_of)
+        if name == "policy_reviewed":
+            return Held(self.world.policy.manifest.reviewed)
         if name in CALENDAR_DATES:
             start = CALENDAR_DATES[name](self.world.calendar, self.as_of)
             return Held(start, start)

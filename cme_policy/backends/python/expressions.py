@@ -67,12 +67,15 @@ class Symbols:
     measure_funcs: dict[str, str]  # measure id → generated function name
     facts: dict[str, m.Fact]
     enums: set[str]
+    reviewed: dt.date = dt.date.min
+    """The manifest's `reviewed`: the built-in `policy_reviewed`."""
 
     @staticmethod
     def of(policy: m.Policy, measure_funcs: dict[str, str]) -> Symbols:
         return Symbols({p.qualified: p.value for p in policy.parameters},
                        {x.id: x for x in policy.measures}, measure_funcs,
-                       {f.id: f for f in policy.facts}, {e.id for e in policy.enums})
+                       {f.id: f for f in policy.facts}, {e.id for e in policy.enums},
+                       policy.manifest.reviewed)
 
 
 @dataclass
@@ -126,6 +129,9 @@ class ExprCompiler:
         if name in CALENDAR_DATES:
             self.uses.update(("dt", name))
             return Code(f"{name}(ctx.calendar, ctx.as_of)", "dt.date")
+        if name == "policy_reviewed":
+            self.uses.add("dt")
+            return Code(date_code(self.sym.reviewed), "dt.date")
         if name in self.sym.params:
             return self.value(self.sym.params[name])
         if name in self.sym.measures:

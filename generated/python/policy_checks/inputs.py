@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Final
@@ -63,7 +62,6 @@ PARAMETERS: Final[Mapping[str, object]] = {
     'params.enquiries.after_continuous_absence': 20,
     'params.enquiries.after_leave': 10,
     'params.enquiries.joint_enquiries_deadline': 10,
-    'params.governance.last_review': dt.date(2025, 8, 27),
     'params.governance.review_cycle': 12,
     'params.la.cme_referral': 1,
     'params.la.oral_notice': 1,
