@@ -380,3 +380,87 @@ def test_init_refuses_a_non_empty_directory(tmp_path: Path) -> None:
     with contextlib.chdir(ROOT):
         made = CliRunner().invoke(cli, ["init", "--la", "Example Council", str(tmp_path)])
     assert made.exit_code == 1
+
+
+# -- the lawful corpus: stricter overlays the check must accept ----------------------------
+LAWFUL = sorted(p for p in (OVERLAYS / "lawful").iterdir() if p.is_dir())
+OVERLAY_CODES = {f"O{n:03d}" for n in range(1, 14)} - {"O009"}  # O009: a value to fill in
+
+
+def _param(policy: object, name: str) -> ast.Expr:
+    return next(p.value for p in policy.parameters if p.qualified == name)  # type: ignore[attr-defined]
+
+
+LAWFUL_EFFECT = {
+    "earlier-enquiries": lambda p: _param(p, "params.enquiries.after_continuous_absence")
+    == ast.DurationLit(15, ast.Unit.SCHOOL_DAYS)
+    and _param(p, "params.deletion.continuous_absence") == ast.DurationLit(20, ast.Unit.SCHOOL_DAYS),
+    "day-3-visit": lambda p: "day_3_home_visit" in {r.id for r in p.rules},
+    "referral-after-10-days": lambda p: "local_cme_referral" in {r.id for r in p.rules},
+    "shorter-deadlines": lambda p: _param(p, "params.records.ctf_deadline")
+    == ast.DurationLit(10, ast.Unit.SCHOOL_DAYS)
+    and _param(p, "params.returns.new_pupil_return") == ast.DurationLit(3, ast.Unit.DAYS),
+    "stricter-n-replacement": lambda p: _param(p, "params.attendance.n_replacement")
+    == ast.DurationLit(3, ast.Unit.SCHOOL_DAYS),
+}
+
+
+def test_lawful_corpus_has_one_case_per_kind() -> None:
+    assert {p.name for p in LAWFUL} == set(LAWFUL_EFFECT)
+
+
+@pytest.mark.parametrize("case", LAWFUL, ids=lambda p: p.name)
+def test_lawful_overlay_is_accepted(case: Path) -> None:
+    """A stricter overlay of the bundled policy checks with no errors and no overlay
+    diagnostic at all (O001-O008, O010-O013), and the stricter value is in the merged policy."""
+    result = _check(case)
+    assert result.ok, summary_lines(result, Severity.ERROR)
+    assert [str(d) for d in result.diagnostics if d.code in OVERLAY_CODES] == []
+    assert result.policy is not None and LAWFUL_EFFECT[case.name](result.policy)
+
+
+# -- every example overlay ------------------------------------------------------------------
+EXAMPLE_OVERLAYS = sorted((ROOT / "examples").glob("*-overlay"))
+
+
+def test_there_are_several_example_overlays() -> None:
+    assert {"county-overlay", "derby-overlay", "nottinghamshire-overlay"} <= {
+        p.name for p in EXAMPLE_OVERLAYS}
+
+
+@pytest.mark.parametrize("directory", EXAMPLE_OVERLAYS, ids=lambda p: p.name)
+def test_example_overlay_checks_and_its_scenarios_pass(directory: Path, tmp_path: Path) -> None:
+    """Each example overlay is for another local authority: it checks with no errors, keeps
+    none of the base's Leicester words (O013) nor a value to fill in (O009), and its own
+    scenarios pass and it builds."""
+    result = check_policy(directory)
+    assert result.ok, result.errors
+    assert [str(d) for d in result.diagnostics if d.code in ("O009", "O013")] == []
+    policy = result.policy
+    assert policy is not None
+    assert "Leicester" not in policy.manifest.local_authority
+    report = run_scenarios(policy, directory)
+    assert report.ok, [r.scenario.id for r in report.results if not r.passed]
+    assert report.passed >= 5 and report.failed == 0
+    assert run_build(policy, directory, tmp_path / "generated", False, lambda _: None) == 0
+
+
+def test_a_removal_guard_may_gain_conditions(tmp_path: Path) -> None:
+    """Adding a condition to the base's removal guard makes the removal harder: allowed."""
+    result = _check(_overlay(tmp_path, """\
+        override:
+          procedures:
+            reasonable_enquiries:
+              states:
+                la_notified:
+                  transitions:
+                    - event: removed_from_roll
+                      target: removed_from_roll
+                      guard: >-
+                        (not safeguarding_concern or referred_to_social_care)
+                        and not sickness_or_unavoidable_cause
+                        and (unauthorised_run >= params.deletion.continuous_absence
+                        or leave_expired and unauthorised_run >= params.deletion.leave_return)
+                        and joint_enquiries_failed
+        """, extends=ROOT / "policy"))
+    assert not [d for d in result.errors], [str(d) for d in result.errors]
