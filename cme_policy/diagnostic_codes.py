@@ -231,6 +231,9 @@ CODES: dict[str, Code] = {c.code: c for c in (
     Code("O013", "another-la-inherited", WARNING,
          "An overlay for another local authority still has, unchanged from the base, text "
          "naming the base's authority, or the base's calendar (its term dates)."),
+    Code("O014", "guard-weakened", ERROR,
+         "An overlay lets a step the base takes only under a guard (a removal from roll while "
+         "a ground holds) be taken with no guard or a weaker one."),
     # R — review: the governors' annual review
     Code("R001", "review-overdue", WARNING,
          "The manifest's `reviewed` date plus its `review_cycle` is before today (or "

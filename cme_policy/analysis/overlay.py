@@ -75,6 +75,7 @@ class _Floors:
         self._procedures()
         self._deadlines()
         self._measures()
+        self._guards()
 
     # -- parameters ----------------------------------------------------------------------
     def _parameters(self) -> None:
@@ -261,6 +262,67 @@ class _Floors:
                                 "declare a new measure for local practice and use it in a "
                                 "local rule")
 
+    def _guards(self) -> None:
+        """O014: a step the base takes only under a guard - a removal from roll only while a
+        ground holds - may not be taken more easily: every transition on that event (in the
+        same procedure, or in a procedure the overlay adds) needs a guard that implies one of
+        the base's."""
+        base_procs = {p.id: p for p in self.base.procedures}
+        anywhere: dict[str, list[ast.Expr]] = {}
+        for proc in self.base.procedures:
+            for _, t in _edges(proc):
+                if t.guard is not None:
+                    anywhere.setdefault(t.event, []).append(t.guard)
+        for proc in self.merged.procedures:
+            old = base_procs.get(proc.id)
+            for state, t in _edges(proc):
+                required = self._required_guards(old, t.event, anywhere)
+                if not required:
+                    continue
+                if t.guard is not None and any(self._entails(t.guard, g) for g in required):
+                    continue
+                source = "; ".join(sorted({i.source for i in (old or proc).invariants
+                                           if i.statutory and i.source})) or None
+                self.sink.error("O014", f"the base takes '{t.event}' only when "
+                                f"{_show(required[0])}{_cite(source)}: the transition "
+                                f"{proc.id}.{state} --{t.event}--> {t.target} takes it "
+                                f"{'with no guard' if t.guard is None else 'more easily'}",
+                                t.span, "keep the base's guard; an overlay may only add "
+                                "conditions to it (`… and your condition`)")
+
+    @staticmethod
+    def _required_guards(old: m.Procedure | None, event: str,
+                         anywhere: dict[str, list[ast.Expr]]) -> list[ast.Expr]:
+        """The base's guards on `event` that a transition must imply: its procedure's, when
+        that procedure never takes the event unguarded; for a new procedure, any of them."""
+        if old is None:
+            return anywhere.get(event, [])
+        edges = [t for _, t in _edges(old) if t.event == event]
+        if not edges or any(t.guard is None for t in edges):
+            return []
+        return [t.guard for t in edges if t.guard is not None]
+
+    def _entails(self, a: ast.Expr, b: ast.Expr) -> bool:
+        """Whether `a` can only hold where `b` does, shown structurally (a threshold moved
+        the harder way counts)."""
+        if a == b:
+            return True
+        if isinstance(b, ast.BoolOp) and b.op == "and":
+            return all(self._entails(a, x) for x in b.operands)
+        if isinstance(a, ast.BoolOp) and a.op == "or":
+            return all(self._entails(x, b) for x in a.operands)
+        if isinstance(a, ast.BoolOp) and a.op == "and" and any(
+                self._entails(x, b) for x in a.operands):
+            return True
+        if isinstance(b, ast.BoolOp) and b.op == "or":
+            return any(self._entails(a, x) for x in b.operands)
+        if isinstance(a, ast.Compare) and isinstance(b, ast.Compare) and a.op == b.op \
+                and a.left == b.left and a.op in (">=", ">", "<=", "<"):
+            harder = "higher" if a.op in (">=", ">") else "lower"
+            return self._weaker(_resolve(b.right, self.base_params),
+                                _resolve(a.right, self.params), harder) is None
+        return False
+
     # -- procedures ----------------------------------------------------------------------
     def _procedures(self) -> None:
         procedures = {p.id: p for p in self.merged.procedures}
@@ -298,6 +360,10 @@ class _Floors:
                                         f"{_cite(invariant.source)} and cannot be removed",
                                         removal_state.span,
                                         "keep the state; add states or transitions around it")
+
+
+def _edges(proc: m.Procedure) -> list[tuple[str, m.Transition]]:
+    return [(s.id, t) for s in proc.states for t in s.transitions]
 
 
 def _names(expr: ast.Expr | None) -> set[str]:
@@ -364,6 +430,11 @@ def _texts(policy: m.Policy) -> dict[tuple[str, str], tuple[tuple[str, ...], Spa
         put("fact", f.id, f.span, f.label, f.negated, f.description)
     for c in policy.clauses:
         put("clause", c.id, c.span, c.text)
+    if policy.la_profile is not None:
+        put("local authority profile", "name", policy.la_profile.span, policy.la_profile.name)
+        for entry in policy.la_profile.entries:
+            put("local authority entry", entry.id, entry.span, entry.value, entry.label,
+                entry.source)
     return out
 
 
