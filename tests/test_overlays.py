@@ -356,16 +356,18 @@ def test_init_scaffolds_an_overlay_that_checks_tests_and_builds(tmp_path: Path) 
         made = runner.invoke(cli, ["init", "--la", "Example Borough Council", str(out)])
     assert made.exit_code == 0, made.output
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert names == ["README.md", "local-authority.yaml", "local-rules.yaml", "policy.md",
-                     "policy.yaml", "scenarios/local.yaml"]
+    assert names == ["README.md", "calendar.yaml", "local-authority.yaml", "local-rules.yaml",
+                     "policy.md", "policy.yaml", "scenarios/local.yaml"]
     for name in names:
-        if name.endswith(".yaml"):
+        if name.endswith(".yaml") and name != "calendar.yaml":
             first = (out / name).read_text().splitlines()[0]
             assert first.startswith("# yaml-language-server: $schema=")
             target = (out / name).parent / first.split("$schema=")[1]
             assert target.resolve() == ROOT / "generated" / "schema" / "policy.schema.json"
     result = check_policy(out)
     assert result.ok, result.errors
+    # every base text naming Leicester is overridden as TO BE COMPLETED, not inherited
+    assert [d for d in result.warnings if d.code == "O013"] == []
     unfilled = [d for d in result.warnings if d.code == "O009"]
     assert unfilled and result.policy is not None and result.policy.la_profile is not None
     assert len(unfilled) >= len(result.policy.la_profile.entries)
@@ -373,6 +375,8 @@ def test_init_scaffolds_an_overlay_that_checks_tests_and_builds(tmp_path: Path) 
     assert all(not e.verified for e in result.policy.la_profile.entries)
     assert run_scenarios(result.policy, out).ok
     assert run_build(result.policy, out, tmp_path / "generated", False, lambda _: None) == 0
+    handbook = (tmp_path / "generated" / "docs" / "handbook.md").read_text("utf-8")
+    assert "Leicester" not in handbook
 
 
 def test_init_refuses_a_non_empty_directory(tmp_path: Path) -> None:

@@ -12,11 +12,11 @@ from decimal import Decimal
 from typing import Iterable
 
 from cme_policy.analysis.strictness import Use, directions, parameter_uses
-from cme_policy.ir.derived import statutory_deadline
 from cme_policy.diagnostics import DiagnosticSink, SourceCache
 from cme_policy.expr import ast
 from cme_policy.expr.printer import to_source
 from cme_policy.ir import model as m
+from cme_policy.ir.derived import statutory_deadline
 from cme_policy.source.loader import SourceSet
 from cme_policy.source.overlay import Removal
 from cme_policy.source.span import Span
