@@ -189,6 +189,10 @@ def test_the_bundled_run_flags_only_the_labelled_missed_steps(
         ("ctf_late", "records_transfer", "violated"),
         ("leaver_unknown_removed_unlawfully", "deletion_from_roll", "violated"),
         ("cme_removed_before_la_notified", "reasonable_enquiries", "violated"),
+        # a removal no case permitted changes nothing: both pupils are still on roll and
+        # out of education for four weeks, so the CME check is overdue for them
+        ("leaver_unknown_removed_unlawfully", "substantial_period", "overdue"),
+        ("cme_removed_before_la_notified", "substantial_period", "overdue"),
     }
     # leavers handled by the book: home education leaves nothing at all; another school and
     # the lawful removals leave only done actions (and the LA's own tracking)

@@ -65,7 +65,10 @@ class Interpreter:
                    for p in self.policy.procedures}
         cases = tuple(c for p in self.policy.procedures for c in replays[p.id].cases)
         accepted = set().union(*(r.accepted for r in replays.values())) if replays else set()
-        refused = {i for r in replays.values() for i in r.unlawful if i not in accepted}
+        refused = {i for r in replays.values() for i in r.unlawful}
+        refused |= {i for i, e in enumerate(log)
+                    if e.event in self.world.permissioned and e.date <= as_of}
+        refused -= accepted
         return PupilResult(pupil.upn, as_of, rules, cases, _log_violations(
             self.world, log, replays, as_of)), refused
 

@@ -55,6 +55,8 @@ class World:
     in_force: Mapping[str, tuple[dt.date | None, dt.date | None]] = field(default_factory=dict)
     early: Dur | None = None
     statutory_deadlines: frozenset[tuple[str, str]] = frozenset()
+    permissioned: frozenset[str] = frozenset()
+    """Events every transition of every procedure takes only under a guard."""
     """(procedure, state) and (rule, action) whose deadline is statutory: doing it late is a
     violation."""
 
@@ -74,8 +76,14 @@ class World:
                               if st.deadline and statutory_deadline(policy, st.deadline.within))
         statutory |= frozenset((r.id, o.action) for r in policy.rules for o in r.then
                                if statutory_deadline(policy, o.within))
+        guarded: dict[str, bool] = {}
+        for proc in policy.procedures:
+            for state in proc.states:
+                for t in state.transitions:
+                    guarded[t.event] = guarded.get(t.event, True) and t.guard is not None
+        permissioned = frozenset(e for e, always in guarded.items() if always)
         return World(policy, calendar, table, params, measures, sets, proc_events, scopes,
-                     windows, early, statutory)
+                     windows, early, statutory, permissioned)
 
     def facts_as_of(self, static: Mapping[str, FactValue], events: Iterable[CaseEvent],
                     as_of: dt.date, marks: PupilMarks | None = None

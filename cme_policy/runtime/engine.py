@@ -336,6 +336,9 @@ class PolicySpec:
     """Event -> the procedure a stray event is blamed on (the first by id that moves on it)."""
     quiet: tuple[RuleOutcome, ...] = field(init=False)
     """Each rule's outcome when it does not fire."""
+    permissioned: frozenset[str] = field(init=False)
+    """Events every transition takes only under a guard (a removal from roll): one that no
+    case took was not permitted, and changes no fact."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "openers", {
@@ -348,6 +351,10 @@ class PolicySpec:
             for name in proc.moves:
                 owners[name] = proc.id
         object.__setattr__(self, "owners", owners)
+        options = [(event, guard) for proc in self.procedures for state in proc.states.values()
+                   for event, moves in state.transitions.items() for guard, _ in moves]
+        object.__setattr__(self, "permissioned", frozenset(
+            e for e, _ in options if all(g is not None for event, g in options if event == e)))
         object.__setattr__(self, "quiet", tuple(RuleOutcome(rule_id, False, None)
                                                 for rule_id, _, _ in self.rules))
 
@@ -454,6 +461,7 @@ def _evaluate_once(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, calendar: 
         unlawful |= replay.unlawful
         refusals.append((proc.id, replay.refused))
     violations = _log_violations(spec, log, taken, refusals, as_of) if log else ()
+    unlawful |= {i for i, e in enumerate(log) if e.event in spec.permissioned and e.date <= as_of}
     return PupilResult(pupil.upn, as_of, rules, tuple(cases), violations), unlawful - taken
 
 

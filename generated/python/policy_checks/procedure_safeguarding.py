@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from cme_policy.runtime.engine import Ctx, InvariantSpec, ProcedureSpec, StateSpec
+from cme_policy.runtime.engine import Ctx, ProcedureSpec, StateSpec
 
 
 def within_dsl_deciding(ctx: Ctx) -> int | None:
@@ -70,15 +70,6 @@ PROCEDURE: Final = ProcedureSpec(
                 ),
             },
         ),
-        'removed_after_referral': StateSpec(
-            id='removed_after_referral',
-            title='Removed from roll after the referral',
-            role=None,
-            final=True,
-            clauses=(),
-            transitions={
-            },
-        ),
         'with_social_care': StateSpec(
             id='with_social_care',
             title="Referred to children's social care",
@@ -86,9 +77,6 @@ PROCEDURE: Final = ProcedureSpec(
             final=False,
             clauses=(),
             transitions={
-                'removed_from_roll': (
-                    (None, 'removed_after_referral'),
-                ),
                 'social_care_outcome_recorded': (
                     (None, 'closed_after_referral'),
                 ),
@@ -97,7 +85,6 @@ PROCEDURE: Final = ProcedureSpec(
     },
     opened_by=frozenset(('safeguarding_concern_raised',)),
     invariants=(
-        InvariantSpec('passes', 'removed_after_referral', 'with_social_care', ('strategy-7-home-education',)),
     ),
 )
 """The transition table: state → event → (guard or None, target), first match wins."""
