@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from cme_policy.runtime.calendar import SchoolCalendar
 from cme_policy.runtime.marks import CodeSet, PupilMarks
+from cme_policy.runtime.measures import since_day
 from cme_policy.runtime.pupil import CaseEvent
 from cme_policy.runtime.school_age import (compulsory_school_age_end,
                                            compulsory_school_age_start)
@@ -102,20 +103,11 @@ def first_attended_after(marks: PupilMarks, calendar: SchoolCalendar, attending:
     """The first school day after `after`, up to `day`, with a session in `attending`."""
     if attending is None:
         return None
-    lo, hi = _days_upto(calendar, after), _days_upto(calendar, day)
+    # school days on or before each date, clipped to the calendar, as the measures count them
+    lo, hi = since_day(calendar, after + ONE_DAY), since_day(calendar, day + ONE_DAY)
     if hi <= lo:
         return None
     flags = marks.text.encode("ascii")[2 * lo:2 * hi].translate(attending.flags)
     found = flags.find(1)
     return None if found < 0 else calendar.school_day_at(lo + found // 2)
 
-
-def _days_upto(calendar: SchoolCalendar, d: date) -> int:
-    """School days on or before d, clipped to the calendar."""
-    if d < calendar.first_school_day:
-        return 0
-    if d >= calendar.last_school_day:
-        return calendar.school_day_count
-    if calendar.is_school_day(d):
-        return calendar.school_day_index(d) + 1
-    return calendar.school_day_index(d)
