@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
@@ -107,7 +108,13 @@ def scenario_tests(directory: Path, fmt: str) -> None:
 @click.option("--pupils", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               required=True, help="Pupils CSV: upn,date_of_birth,admission_date,…")
 @click.option("--marks", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              required=True, help="Attendance marks CSV: upn,date,session,code")
+              help="Attendance marks CSV: upn,date,session,code (required unless --ctf)")
+@click.option("--ctf", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              multiple=True, help="Common Transfer File (XML) with session marks: instead of "
+              "--marks, or beside it to add pupils' marks (repeatable)")
+@click.option("--columns", multiple=True, metavar="MAP",
+              help="Your exports' headings: [pupils.|marks.|events.]COLUMN=HEADING,… or a "
+                   "YAML/CSV mapping file (repeatable; docs/data-formats.md)")
 @click.option("--events", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Case log CSV: upn,date,event,role")
 @click.option("--calendar", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -123,13 +130,23 @@ def scenario_tests(directory: Path, fmt: str) -> None:
 @click.option("--jobs", type=click.IntRange(min=0), default=0,
               help="Worker processes for screening (default 0: one per core when there are "
                    "many pupils). The output is the same for any number.")
-def run_command(directory: Path, pupils: Path, marks: Path, events: Path | None,
-                calendar: Path, as_of: dt.datetime, fmt: str, output: Path | None,
-                skip_invalid: bool, jobs: int) -> None:
+def run_command(directory: Path, pupils: Path, marks: Path | None, ctf: tuple[Path, ...],
+                columns: tuple[str, ...], events: Path | None, calendar: Path,
+                as_of: dt.datetime, fmt: str, output: Path | None, skip_invalid: bool,
+                jobs: int) -> None:
     """Screen a school's exports and audit its case log: who needs which CME action, from
     whom, by when, and what was missed."""
+    from cme_policy.runtime.inputs.columns import ColumnMapError, parse_columns
     from cme_policy.runtime.inputs.marks_columnar import RUN_DEPTH, ParseAhead
-    with ParseAhead(marks, RUN_DEPTH) as ahead:  # on the other cores while the policy is checked
+    if marks is None and not ctf:
+        raise click.UsageError("give the attendance marks: --marks FILE, --ctf FILE, or both")
+    try:
+        column_map = parse_columns(columns)
+    except ColumnMapError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--columns'") from None
+    parsing = (ParseAhead(marks, RUN_DEPTH, columns=column_map.for_kind("marks"))
+               if marks is not None else contextlib.nullcontext())
+    with parsing as ahead:  # on the other cores while the policy is checked
         from cme_policy.build import source_label
         from cme_policy.screening.job import RunOptions, run_job
         result = check_policy(directory)
@@ -137,7 +154,8 @@ def run_command(directory: Path, pupils: Path, marks: Path, events: Path | None,
             _report(result, "text", str(directory))
             sys.exit(EXIT_ERRORS)
         options = RunOptions(pupils, marks, calendar, as_of.date(), events, fmt, output,
-                             skip_invalid, progress=sys.stderr.isatty(), jobs=jobs)
+                             skip_invalid, progress=sys.stderr.isatty(), jobs=jobs,
+                             ctf=tuple(ctf), columns=column_map)
         echo = lambda text: click.echo(text, err=True)  # noqa: E731 - diagnostics to stderr
         code = run_job(result.policy, source_label(directory), options, echo, ahead)
     sys.exit(code)
@@ -156,7 +174,8 @@ def sample(pupils: int, out: Path, seed: int, policy_dir: Path) -> None:
 
 
 @cli.command()
-@click.option("--la", "la", required=True, help="The local authority's name, e.g. 'Example County Council'.")
+@click.option("--la", "la", required=True,
+              help="The local authority's name, e.g. 'Example County Council'.")
 @click.option("--base", "base", type=POLICY_DIR, default="policy", show_default=True,
               help="The base policy directory the overlay extends.")
 @click.option("--school", default="TO BE COMPLETED", show_default=True, help="The school's name.")
@@ -196,6 +215,11 @@ def main() -> None:
         exc.show()
         sys.exit(EXIT_ERRORS)
     except (BrokenPipeError, KeyboardInterrupt):
+        sys.exit(EXIT_ERRORS)
+    except OSError as exc:  # the machine, not a bug: a full disk, a read-only folder …
+        where = f"{exc.filename}: " if exc.filename else ""
+        with contextlib.suppress(OSError):
+            click.echo(f"cme-policy: error: {where}{exc.strerror or exc}", err=True)
         sys.exit(EXIT_ERRORS)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         click.echo(f"cme-policy: internal error: {type(exc).__name__}: {exc}\n"

@@ -19,6 +19,9 @@ those of a real MIS's CTF import and export: Follett Aspen's UK DfE procedures
 `AttendanceMarks`. Until checked against the spec text they remain UNVERIFIED against the
 spec itself (docs/data-formats.md).
 
+`read_ctf_marks` turns a CTF into the marks `cme-policy run --ctf` screens: every problem a
+`DataError` (path, line, hint), a CTF that cannot be read at all a `whole_file` one.
+
 Security: the file is parsed with expat directly; a DOCTYPE or ENTITY declaration is refused
 (before parsing, and again by the parser's handlers), so no entity expansion can happen.
 """
@@ -28,15 +31,25 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
 from stdnum.gb import upn as stdnum_upn
 
 from cme_policy.runtime.calendar import CalendarError, SchoolCalendar
+from cme_policy.runtime.inputs.common import (
+    ErrorList,
+    InputSchema,
+    PathLike,
+    ReadCounts,
+)
+from cme_policy.runtime.inputs.marks_base import MarksRead
 from cme_policy.runtime.marks import NO_MARK, CodeTable, PupilMarks
+from cme_policy.runtime.pupil import Pupil
 
-__all__ = ["CTF_ELEMENTS", "CtfError", "CtfPupil", "CtfRead", "CtfYear", "read_ctf_attendance"]
+__all__ = ["CTF_ELEMENTS", "CtfError", "CtfPupil", "CtfRead", "CtfYear", "read_ctf_attendance",
+           "read_ctf_marks"]
 
 CTF_ELEMENTS: dict[str, tuple[str, ...]] = {
     "root": ("CTfile",),
@@ -73,6 +86,7 @@ UNVERIFIED: not from the spec. Follett Aspen writes `#` for both sessions of a d
 in session; `#` is an attendance code here (planned closure) and is ignored on a day that is
 not a school day (`CtfRead.lay`)."""
 
+_BLANK = ord(NO_MARK)
 _REFUSED = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _DATE_HINT = "write the start date as YYYY-MM-DD"
 
@@ -126,6 +140,9 @@ class CtfRead:
     path: str
     pupils: list[CtfPupil]
     errors: list[tuple[int, str, str]]
+    summaries_only: set[int] = field(default_factory=set)
+    """Lines of the `<YearData>` elements with summaries but no session marks (their errors
+    are among `errors`)."""
 
     @property
     def ok(self) -> bool:
@@ -230,6 +247,7 @@ def read_ctf_attendance(path: str | os.PathLike[str]) -> CtfRead:
         data = fh.read()
     root = _parse(p, data)
     errors: list[tuple[int, str, str]] = []
+    summaries_only: set[int] = set()
     if root.tag not in CTF_ELEMENTS["root"]:
         raise CtfError(p, root.line, f"the root element is <{root.tag}>, not {_tag('root')}",
                        "is this a Common Transfer File?")
@@ -248,12 +266,13 @@ def read_ctf_attendance(path: str | os.PathLike[str]) -> CtfRead:
             errors.append((upn_node.line, "the UPN is not valid",
                            "check the UPN (see docs/data-formats.md)"))
             continue
-        years = _years(node, errors)
+        years = _years(node, errors, summaries_only)
         pupils.append(CtfPupil(upn, node.line, tuple(years)))
-    return CtfRead(p, pupils, errors)
+    return CtfRead(p, pupils, errors, summaries_only)
 
 
-def _years(node: _Node, errors: list[tuple[int, str, str]]) -> list[CtfYear]:
+def _years(node: _Node, errors: list[tuple[int, str, str]],
+           summaries_only: set[int]) -> list[CtfYear]:
     """The pupil's years of attendance; errors name the line, never the UPN (personal data)."""
     attendance = node.find("attendance")
     if attendance is None:
@@ -287,9 +306,108 @@ def _years(node: _Node, errors: list[tuple[int, str, str]]) -> list[CtfYear]:
             hint = ("export the CTF with session attendance marks, or export the marks"
                     " as marks.csv (upn,date,session,code)")
             errors.append((yd.line, message, hint))
+            summaries_only.add(yd.line)
         elif start_node is None:
             message = f"the pupil's {_tag('marks')} have no {_tag('start_date')}"
             errors.append((marks_node.line, message, "the marks cannot be dated without it"))
         years.append(CtfYear(yd.line, year_node.text if year_node is not None else None, start,
                              marks_node.text if marks_node is not None else None, summaries))
     return years
+
+
+def read_ctf_marks(path: PathLike, schema: InputSchema, calendar: SchoolCalendar,
+                   pupils: Mapping[str, Pupil], *, marks_file: bool = False,
+                   only_source: bool = True) -> MarksRead:
+    """The session marks of a CTF laid on the calendar, for the pupils of the pupils file.
+
+    A year with summaries but no marks is a warning when a marks file is read too
+    (`marks_file`: its marks are screened), else an error. A CTF that cannot be read at all is
+    a `whole_file` error, as is one without a single session mark when it is the only source
+    of marks (`only_source`; else a warning). `rows_read` counts `<YearData>` elements.
+    """
+    p = os.fspath(path)
+    errors = ErrorList(p, 10_000)
+    counts = ReadCounts(pupils_read=len(pupils), pupils_without_marks=len(pupils))
+    try:
+        found = read_ctf_attendance(p)
+    except CtfError as exc:
+        errors.add(exc.line, None, exc.message,
+                   exc.hint or "export the Common Transfer File (XML) again from the MIS",
+                   whole_file=True)
+        return MarksRead(marks={}, counts=counts, **errors.outcome())
+    except OSError as exc:
+        errors.add(1, None, f"the file cannot be read ({exc.strerror or exc})",
+                   "check the path and that the file can be read", whole_file=True)
+        return MarksRead(marks={}, counts=counts, **errors.outcome())
+    any_marks = any(y.marks and y.start_date for pupil in found.pupils for y in pupil.years)
+    if not any_marks and found.summaries_only:  # one message for the file, not one a year
+        years = len(found.summaries_only)
+        have = ", ".join(CTF_ELEMENTS[k][0] for k in SUMMARY_KEYS)
+        message = (f"the CTF has attendance summaries ({have}; {years} pupil-year(s)) but not"
+                   f" one session mark ({_tag('attend_sessions')} with {_tag('start_date')} and"
+                   f" {_tag('marks')}): cme-policy needs per-session marks, so no marks can be"
+                   " read from it")
+        hint = ("export the CTF with session attendance marks, or export the marks as"
+                " marks.csv (upn,date,session,code) and give it as --marks")
+        line = min(found.summaries_only)
+        if marks_file:
+            errors.note(line, None, message + "; the marks file's marks are screened", hint,
+                        severity="warning")
+        else:
+            errors.add(line, None, message, hint, whole_file=only_source)
+    for line, message, hint in found.errors:
+        if line in found.summaries_only and not any_marks:
+            continue  # said once above
+        if line in found.summaries_only and marks_file:
+            errors.note(line, None, message + "; the marks file's marks are screened",
+                        hint, severity="warning")
+        else:
+            errors.add(line, None, message, hint)
+    table = schema.table
+    size = 2 * calendar.school_day_count
+    slots: dict[str, bytearray] = {}
+    first_lines: dict[str, int] = {}
+    for pupil in found.pupils:
+        counts.rows_read += len(pupil.years)
+        marked = [y for y in pupil.years if y.marks is not None and y.start_date is not None]
+        if not marked:
+            continue
+        if pupil.upn not in pupils:
+            errors.add(pupil.line, None, "the CTF has marks for a pupil who is not in the"
+                       " pupils file", "add the pupil to the pupils file, or leave this CTF out")
+            counts.rows_invalid += len(marked)
+            continue
+        first_lines.setdefault(pupil.upn, pupil.line)
+        into = slots.setdefault(pupil.upn, bytearray(NO_MARK.encode("ascii") * size))
+        for year in marked:
+            laid = bytearray(NO_MARK.encode("ascii") * size)
+            problems: list[tuple[int, str, str]] = []
+            _lay_year(year, table, calendar, laid, problems)
+            for line, message, hint in problems:
+                errors.add(line, None, message, hint)
+            if problems:
+                counts.rows_invalid += 1
+            for i, char in enumerate(laid):
+                if char == _BLANK:
+                    continue
+                if into[i] not in (_BLANK, char):
+                    d = calendar.school_day_at(i // 2)
+                    errors.add(year.line, None, f"two different marks for this pupil on"
+                               f" {d.strftime('%A')} {d.isoformat()} {('AM', 'PM')[i % 2]}"
+                               " in this CTF", "a session has one mark: the first is kept")
+                    counts.rows_invalid += 1
+                    break
+                into[i] = char
+    marks = {upn: PupilMarks(calendar, table, buf.decode("ascii"))
+             for upn, buf in slots.items() if buf.count(_BLANK) != len(buf)}
+    counts.pupils_with_marks = len(marks)
+    counts.pupils_without_marks = len(pupils) - len(marks)
+    if not marks and pupils and any_marks:
+        message = "the CTF holds no session marks for any pupil of the pupils file"
+        hint = "check that the CTF is for pupils of the pupils file (the same school and year)"
+        if only_source:
+            errors.add(1, None, message, hint, whole_file=True)
+        else:
+            errors.note(1, None, message + "; the other files' marks are screened", hint,
+                        severity="warning")
+    return MarksRead(marks=marks, counts=counts, first_lines=first_lines, **errors.outcome())

@@ -8,15 +8,18 @@ reader applies; the rows themselves become numpy index arithmetic and one scatte
 pupils x sessions grid.
 
 This path only ever accepts. Anything it would have to explain — a bad value, two different
-marks for one session, a row that does not parse, bytes that are not UTF-8, an odd header —
-makes it give up (None), and `read_marks` reads the file again row by row, which names every
-bad row by line and column. A clean file therefore gives the same result either way;
-tests/runtime/test_marks_columnar.py holds the two readers to that.
+marks for one session, a row that does not parse, bytes that are not UTF-8, a header with a
+problem, a file with no rows — makes it give up (None), and `read_marks` reads the file again
+row by row, which names every bad row by line and column. The header is matched by the row
+reader's own function (`csvfile.resolve_header`: extra columns ignored, `--columns`
+mappings), and skipped by its exact length in bytes, whatever its line end (`\n`, `\r\n`, or
+the lone `\r` of Excel for Mac). A clean file therefore gives the same result either way;
+tests/runtime/test_marks_columnar.py and tests/run/test_input_corpus.py hold the two readers
+to that.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import queue
 import threading
@@ -30,16 +33,17 @@ import pyarrow.csv as pacsv
 from stdnum.gb import upn as stdnum_upn
 
 from cme_policy.runtime.calendar import SchoolCalendar
+from cme_policy.runtime.inputs.common import (
+    MARK_COLUMNS,
+    DataError,
+    ErrorList,
+    InputSchema,
+    ReadCounts,
+)
+from cme_policy.runtime.inputs.csvfile import Header, first_line, resolve_header
+from cme_policy.runtime.inputs.marks_base import MarksRead, code_bytes, session_offset
 from cme_policy.runtime.marks import NO_MARK, CodeTable, PupilMarks
 from cme_policy.runtime.pupil import Pupil
-from cme_policy.runtime.readers import (
-    MARK_COLUMNS,
-    InputSchema,
-    MarksRead,
-    ReadCounts,
-    code_bytes,
-    session_offset,
-)
 
 BLOCK_BYTES = 4 << 20
 """pyarrow's read block: small enough to bound memory, large enough to amortise per-batch work."""
@@ -74,7 +78,7 @@ def read_marks_columnar(path: str | os.PathLike[str], schema: InputSchema,
     """
 
     with ahead or ParseAhead(path, pool=memory_pool) as parsed:
-        if parsed.names is None:
+        if parsed.header is None:
             return None
         return _lay_out(parsed, schema, calendar, pupils, day_index, progress)
 
@@ -97,11 +101,14 @@ def _lay_out(parsed: ParseAhead, schema: InputSchema, calendar: SchoolCalendar,
                     progress(rows)
     except (_GiveUp, pa.ArrowException, UnicodeError, OSError, ValueError):
         return None
+    if not rows:
+        return None  # a file with no marks: the row reader says so (or what it holds instead)
     marks = GridMarks(grid, {upns[i]: i for i in np.flatnonzero(seen).tolist()}, calendar,
                       schema.table)
     counts = ReadCounts(rows_read=rows, pupils_read=len(upns), pupils_with_marks=len(marks),
                         pupils_without_marks=len(upns) - len(marks))
-    return MarksRead(path=os.fspath(parsed.path), errors=[], counts=counts, marks=marks)
+    return MarksRead(path=os.fspath(parsed.path), errors=[], counts=counts, marks=marks,
+                     notes=list(parsed.notes))
 
 
 class GridMarks(Mapping[str, PupilMarks]):
@@ -126,17 +133,22 @@ class GridMarks(Mapping[str, PupilMarks]):
         return len(self.row_of)
 
 
-def _column_names(path: str | os.PathLike[str]) -> list[str] | None:
-    """The header as the row reader would accept it, or None (the row reader then explains)."""
+def _header(path: str | os.PathLike[str], columns: Mapping[str, str]
+            ) -> tuple[Header, int, list[DataError]] | None:
+    """The header as the row reader matches it, its length in bytes, and its notes; None if
+    it has any problem (the row reader then explains)."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh, strict=True), None)
-    except (OSError, UnicodeError, csv.Error):
+        found = first_line(path)
+    except OSError:
         return None
-    if header is None:
+    if found is None:
         return None
-    names = [name.strip().lower() for name in header]
-    return names if sorted(names) == sorted(MARK_COLUMNS) else None
+    row, size = found
+    errors = ErrorList(os.fspath(path), None)
+    header = resolve_header(row, "marks", MARK_COLUMNS, MARK_COLUMNS, columns, errors)
+    if header is None or errors.items:
+        return None
+    return header, size, errors.notes
 
 
 class ParseAhead:
@@ -153,14 +165,25 @@ class ParseAhead:
     """
 
     def __init__(self, path: str | os.PathLike[str], depth: int = 2,
-                 pool: Any = None) -> None:  # noqa: ANN401
+                 pool: Any = None,  # noqa: ANN401
+                 columns: Mapping[str, str] | None = None) -> None:
         self.path, self.pool = path, pool
-        self.names = _column_names(path)
+        found = _header(path, columns or {})
+        self.header: Header | None = found[0] if found is not None else None
+        self.header_bytes = found[1] if found is not None else 0
+        self.notes: list[DataError] = found[2] if found is not None else []
         self.queue: queue.Queue[Any] = queue.Queue(max(1, depth))
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="cme-marks-parse", daemon=True)
-        if self.names is not None:
+        if self.header is not None:
             self.thread.start()
+
+    def names(self) -> list[str]:
+        """A name for every field of a row: the standard name of a column read, `_N` for
+        one ignored (pyarrow reads only the standard ones)."""
+        assert self.header is not None
+        by_index = {i: name for name, i in self.header.cols.items()}
+        return [by_index.get(i, f"_{i}") for i in range(self.header.width)]
 
     def __enter__(self) -> ParseAhead:
         return self
@@ -182,12 +205,12 @@ class ParseAhead:
             yield item
 
     def _run(self) -> None:
-        assert self.names is not None
+        names = self.names()
         try:
             with open(self.path, "rb") as fh:
-                fh.readline()  # the header, already checked
+                fh.seek(self.header_bytes)  # the header, already checked
                 for piece in _slices(fh):
-                    if not self._put(_parse(piece, self.names, self.pool)):
+                    if not self._put(_parse(piece, names, self.pool)):
                         return
             self._put(None)
         except Exception as exc:  # noqa: BLE001 - handed to the reader, which gives up
@@ -230,16 +253,25 @@ def _slices(fh: Any) -> Iterator[memoryview]:  # noqa: ANN401
 def _safe_cut(data: bytes | bytearray, stop: int | None = None) -> int:
     """Just after the last line end in data[:stop] not inside a quoted field (0 if none).
 
-    A line end is outside quotes when an even number of quote characters precedes it: CSV
-    quotes come in pairs, and an escaped quote inside a field is a pair too.
+    A line end is `\n` or a lone `\r` (pyarrow and the row reader take both; a cut between
+    the two bytes of `\r\n` only leaves an empty line, which both ignore). It is outside
+    quotes when an even number of quote characters precedes it: CSV quotes come in pairs,
+    and an escaped quote inside a field is a pair too.
     """
     stop = len(data) if stop is None else stop
-    end = data.rfind(b"\n", 0, stop)
+    end = _last_line_end(data, stop)
     if data.find(b'"', 0, max(end, 0)) < 0:
         return end + 1  # no quotes before it: the common case, settled by one memchr
     while end >= 0 and data.count(b'"', 0, end) % 2:
-        end = data.rfind(b"\n", 0, end)
+        end = _last_line_end(data, end)
     return end + 1
+
+
+def _last_line_end(data: bytes | bytearray, stop: int) -> int:
+    newline = data.rfind(b"\n", 0, stop)
+    if newline == stop - 1:
+        return newline  # the usual case: the slice ends at a line end
+    return max(newline, data.rfind(b"\r", max(newline, 0), stop))
 
 
 def _parse(piece: memoryview | None, names: list[str], pool: Any) -> Any:
@@ -249,13 +281,14 @@ def _parse(piece: memoryview | None, names: list[str], pool: Any) -> Any:
     if piece is None:
         return None
     types = {n: pa.binary() if n in _PLAIN else pa.dictionary(pa.int32(), pa.binary())
-             for n in names}
+             for n in MARK_COLUMNS}
     return pacsv.read_csv(
         pa.BufferReader(piece),
         read_options=pacsv.ReadOptions(column_names=names, block_size=BLOCK_BYTES),
         parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
         convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False,
-                                             quoted_strings_can_be_null=False),
+                                             quoted_strings_can_be_null=False,
+                                             include_columns=list(MARK_COLUMNS)),
         memory_pool=pool)
 
 
@@ -393,6 +426,8 @@ class _FastColumns:
             starts = offsets[:-1] - offsets[0]
             first = data[starts].astype(np.int32) << 8
             second = np.where(lengths == 2, data[np.minimum(starts + 1, len(data) - 1)], 0)
+            if ((lengths == 2) & (second == 0)).any():
+                return None  # `N` and a NUL byte would pass for the one-letter code `N`
             found = self.codes[first | second]
         return None if (found < 0).any() else found
 
