@@ -3,21 +3,34 @@
 Each backend is a function (policy, source label) → {path relative to the output root: text}
 and owns the top-level entries it lists in `owns`; `build` replaces exactly those (and
 `MANIFEST.json`) and leaves everything else in the output directory alone, so backends added
-later (docs, diagrams) get their own subdirectories. Writes are all-or-nothing: everything is
-generated into a temporary directory beside the target first, then swapped in with renames.
+later (docs, diagrams) get their own subdirectories. Writes are all-or-nothing: the whole output
+directory is generated beside the target first, then swapped in with one rename (`write`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import difflib
+import errno
 import hashlib
 import json
 import os
+import secrets
 import shutil
+import stat
+import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: builds are not locked
+    fcntl = None  # type: ignore[assignment]
 
 from cme_policy.backends import diagrams as diagrams_backend
 from cme_policy.backends import docs as docs_backend
@@ -86,25 +99,160 @@ def _write_tree(root: Path, files: dict[str, str]) -> None:
             handle.write(text)
 
 
-def write(out: Path, files: dict[str, str]) -> None:
-    """Replace the managed entries of `out` with `files`: generate beside it, then rename.
+class BuildError(Exception):
+    """The output cannot be written: a read-only or full disk, another build holding it …"""
 
-    Each managed entry is swapped with two renames (old aside, new in); a crash before the
-    swaps leaves the old output untouched, and the aside copies are removed only after.
+
+LOCK_SECONDS = 120.0
+"""How long a build waits for another build of the same output to finish."""
+
+
+def write(out: Path, files: dict[str, str],
+          finish: Callable[[Path], None] | None = None) -> None:
+    """Replace the managed entries of `out` with `files`, all or nothing.
+
+    The whole new output is written into a sibling folder, `.<out>.build-XXXX`, with every
+    entry of `out` that no backend owns carried over (hard-linked), and then swapped with
+    `out` in one step: `renameat2(RENAME_EXCHANGE)` on Linux, so `out` is at every instant
+    either wholly the old output or wholly the new one. Where the exchange is not available
+    it takes two renames (`out` aside to `.<out>.old-XXXX`, the new folder in): a crash
+    between them leaves no `out` for an instant, and the next build puts the old one back
+    before it starts. Whatever a killed build leaves beside `out` is removed by the next.
+    Builds of the same output wait for each other (a lock on the parent folder).
+    `finish` runs on the new folder just before the swap (the PDF is printed there), so what
+    it writes is swapped in with the rest.
     """
-    out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".build-", dir=out))
-    aside = Path(tempfile.mkdtemp(prefix=".old-", dir=out))
+    out = _real(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(out))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(out):
+        _recover(out)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
+        try:
+            _write_tree(stage, files)
+            if out.is_dir():
+                _carry_unmanaged(out, stage)
+                os.chmod(stage, stat.S_IMODE(out.stat().st_mode))
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(stage, 0o777 & ~umask)
+            if finish is not None:
+                finish(stage)
+            _swap(stage, out)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)  # after the swap: the old output
+
+
+def _real(out: Path) -> Path:
+    """`out` with its symbolic links resolved: a link to the output folder stays a link."""
+    return Path(os.path.realpath(out))
+
+
+def leftovers(out: Path) -> list[Path]:
+    """What killed builds of `out` left beside it (`.<out>.build-*`, `.<out>.old-*`)."""
+    parent = out.parent
+    if not parent.is_dir():
+        return []
+    return sorted(p for kind in ("build", "old") for p in parent.glob(f".{out.name}.{kind}-*"))
+
+
+def _recover(out: Path) -> None:
+    """Undo a build killed between the two renames of `_swap`'s fallback (the old output is
+    put back), then remove what killed builds left."""
+    aside = [p for p in leftovers(out) if p.name.startswith(f".{out.name}.old-") and p.is_dir()]
+    if not out.exists() and aside:
+        os.rename(max(aside, key=lambda p: p.stat().st_mtime), out)
+    for path in leftovers(out):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def _carry_unmanaged(out: Path, stage: Path) -> None:
+    """Entries of `out` that no backend owns, hard-linked (or copied) into the new output."""
+    managed = set(_managed())
+    for entry in sorted(out.iterdir()):
+        if entry.name in managed:
+            continue
+        target = stage / entry.name
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry), target)
+        elif entry.is_dir():
+            shutil.copytree(entry, target, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(str(entry), str(target))
+
+
+def _link_or_copy(source: str, target: str) -> None:
     try:
-        _write_tree(stage, files)
-        for name in _managed():
-            if (out / name).exists():
-                os.replace(out / name, aside / name)
-            if (stage / name).exists():
-                os.replace(stage / name, out / name)
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _swap(stage: Path, out: Path) -> None:
+    """Put `stage` at `out`; afterwards `stage` holds the old output, if there was one."""
+    if not out.exists():
+        os.rename(stage, out)
+        return
+    if _exchange(stage, out):
+        return
+    aside = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
+    os.rename(out, aside)
+    os.rename(stage, out)  # a crash before this line: the next build restores `aside`
+    os.rename(aside, stage)
+
+
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2); False where that is not supported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    if renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `out`'s parent folder (flock), waiting up to LOCK_SECONDS
+    for another build of it; a BuildError when it does not come free."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(out.parent, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + LOCK_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    message = (f"another `cme-policy build` has been writing beside {out} "
+                               f"for {LOCK_SECONDS:.0f} s (its lock on {out.parent} is held); "
+                               "try again when it has finished")
+                    raise BuildError(message) from None
+                time.sleep(0.05)
+        yield
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
-        shutil.rmtree(aside, ignore_errors=True)
+        os.close(fd)  # releases the lock
 
 
 def _is_cache(rel: Path) -> bool:
@@ -142,7 +290,8 @@ class Staleness:
 
 def compare(out: Path, files: dict[str, str]) -> Staleness:
     """How `out` differs from freshly generated `files`, with a unified diff."""
-    with tempfile.TemporaryDirectory(prefix=".check-", dir=out.parent if out.parent.exists()
+    beside = out.parent.is_dir() and os.access(out.parent, os.W_OK)  # else: a read-only tree
+    with tempfile.TemporaryDirectory(prefix=".check-", dir=out.parent if beside
                                      else None) as tmp:
         _write_tree(Path(tmp), files)  # regenerate into a temp dir, as `--check` promises
         fresh = read_existing(Path(tmp))
@@ -157,6 +306,16 @@ def compare(out: Path, files: dict[str, str]) -> Staleness:
             fresh.get(path, "").splitlines(keepends=True),
             fromfile=f"{out.as_posix()}/{path}", tofile=f"{path} (regenerated)")
     return Staleness(stale, missing, extra, "".join(chunks))
+
+
+def _unsafe_out(out: Path, directory: Path) -> str | None:
+    """Why `out` cannot be swapped whole (it holds the policy or the current folder), or None."""
+    real = _real(out)
+    for inside, what in ((Path.cwd(), "the current folder"), (directory, "the policy")):
+        if Path(os.path.realpath(inside)).is_relative_to(real):
+            return (f"the output folder holds {what}; --out must be a folder of its own, "
+                    "which every build replaces whole")
+    return None
 
 
 def source_label(directory: Path) -> str:
@@ -175,8 +334,29 @@ def run_build(policy: Policy, directory: Path, out: Path, check_only: bool,
         echo(f"{directory}: error: {exc}")
         return 1
     if not check_only:
-        write(out, files)
+        refused = _unsafe_out(out, directory)
+        if refused:
+            echo(f"{out.as_posix()}: error: {refused}")
+            return 1
+        printed: list[str] = []
+
+        def print_pdf(stage: Path) -> None:  # not checked output: a PDF is not reproducible
+            (stage / docs_backend.PACK_PDF).unlink(missing_ok=True)  # a link to the old one
+            printed.append(docs_backend.print_pdf(stage).replace(stage.as_posix(),
+                                                                   out.as_posix()))
+        try:
+            write(out, files, print_pdf)
+        except BuildError as exc:
+            echo(f"{out.as_posix()}: error: {exc}")
+            return 1
+        except OSError as exc:  # a read-only folder, a full disk …: nothing was changed
+            where = exc.filename if exc.filename else out.as_posix()
+            echo(f"{where}: error: cannot write the build: {exc.strerror or exc}")
+            echo(f"{out.as_posix()} was left as it was")
+            return 1
         echo(f"{out.as_posix()}: wrote {len(files)} file(s) from {source_label(directory)}")
+        for line in printed:
+            echo(line)
         return 0
     found = compare(out, files)
     if found.ok:

@@ -1,11 +1,12 @@
-"""Diagnostics as data: every stage reports problems as `Diagnostic` values, rendered in one place."""
+"""Diagnostics as data: every stage reports problems as `Diagnostic` values, rendered in one
+place."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable
 
 from cme_policy.source.span import Span
 
@@ -41,7 +42,8 @@ def error(code: str, message: str, span: Span | None = None, hint: str | None = 
     return Diagnostic(code, Severity.ERROR, message, span, hint)
 
 
-def warning(code: str, message: str, span: Span | None = None, hint: str | None = None) -> Diagnostic:
+def warning(code: str, message: str, span: Span | None = None,
+            hint: str | None = None) -> Diagnostic:
     return Diagnostic(code, Severity.WARNING, message, span, hint)
 
 
@@ -57,10 +59,12 @@ class DiagnosticSink:
     def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
         self._items.extend(diagnostics)
 
-    def error(self, code: str, message: str, span: Span | None = None, hint: str | None = None) -> None:
+    def error(self, code: str, message: str, span: Span | None = None,
+              hint: str | None = None) -> None:
         self.add(error(code, message, span, hint))
 
-    def warning(self, code: str, message: str, span: Span | None = None, hint: str | None = None) -> None:
+    def warning(self, code: str, message: str, span: Span | None = None,
+                hint: str | None = None) -> None:
         self.add(warning(code, message, span, hint))
 
     @property

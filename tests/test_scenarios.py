@@ -1,7 +1,8 @@
 """`cme-policy test`: scenarios run through the interpreter, their failures, their coverage.
 
-The fixture policies are under tests/scenarios/ (they share tests/scenarios/common/); the
-bundled scenarios are policy/scenarios/ground-i.yaml, their dates worked out by hand there.
+The fixture policies are under tests/scenarios/, each in a folder of its own (a policy names
+files inside its folder only); the bundled scenarios are policy/scenarios/ground-i.yaml,
+their dates worked out by hand there.
 """
 
 from __future__ import annotations
@@ -221,7 +222,7 @@ def test_scenarios_that_cannot_run_are_failures_with_a_place() -> None:
     assert "PASS fine" in out.splitlines()
     where = "tests/scenarios/broken/scenarios.yaml"
     expected = {
-        "missing_calendar": (f"{where}:9:3", "no-such-calendar.yaml: cannot read calendar file"),
+        "christmas_day": (f"{where}:12:15", "marks from Thursday 2025-12-25: not a school day"),
         "saturday": (f"{where}:19:11",
                      "marks from Saturday 2025-09-06: not a school day (weekend)"),
         "unknown_code": (f"{where}:26:11", "unknown attendance code 'H1'"),

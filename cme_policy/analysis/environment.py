@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cme_policy.diagnostics import DiagnosticSink
 from cme_policy.expr import ast
-from cme_policy.expr.typecheck import Env, Symbol
+from cme_policy.expr.typecheck import Env, Symbol, check_duration
 from cme_policy.expr.types import BOOL, DATE, INT, PERCENT, DurationT, Type, type_from_name
 from cme_policy.ir import model as m
 from cme_policy.ir.measures import KINDS
@@ -40,7 +40,8 @@ def build_env(policy: m.Policy, sink: DiagnosticSink) -> Env:
     for fact in policy.facts:
         found = type_from_name(fact.type_name, set(enums))
         if found is None:
-            sink.error("N009", f"fact '{fact.id}' has unknown type '{fact.type_name}'", fact.at("type"),
+            sink.error("N009", f"fact '{fact.id}' has unknown type '{fact.type_name}'",
+                       fact.at("type"),
                        "types: bool, int, percent, date, school days, days, or an enum id: "
                        + ", ".join(sorted(enums)))
             env.invalid.add(fact.id)
@@ -55,6 +56,8 @@ def build_env(policy: m.Policy, sink: DiagnosticSink) -> Env:
                        param.value.span, "write the value itself, e.g. `20 school days` or `10%`")
             env.invalid.add(param.qualified)
             continue
+        if isinstance(param.value, ast.DurationLit):
+            check_duration(param.value, sink)
         env.symbols[param.qualified] = Symbol("param", param.qualified, found)
     return env
 
@@ -72,7 +75,8 @@ def _measure(env: Env, measure: m.Measure, sink: DiagnosticSink) -> None:
         if found is None or found not in kind.arg_types:
             allowed = ", ".join(str(t) for t in kind.arg_types) or "no arguments"
             sink.error("T007", f"measure '{measure.id}' ({measure.kind}) cannot take an argument "
-                       f"of type '{arg.type_name}'", arg.at("type"), f"{measure.kind} takes: {allowed}")
+                       f"of type '{arg.type_name}'", arg.at("type"),
+                       f"{measure.kind} takes: {allowed}")
             env.invalid.add(measure.id)
             return
         arg_types.append(found)

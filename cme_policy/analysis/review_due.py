@@ -30,14 +30,19 @@ def today() -> dt.date:
 
 
 def review_due(reviewed: dt.date, cycle: DurationLit) -> dt.date | None:
-    """The date the next review falls due; None for a cycle in school days or sessions."""
-    if cycle.unit in (Unit.MONTHS, Unit.YEARS):
-        months = cycle.amount * (12 if cycle.unit is Unit.YEARS else 1)
-        index = reviewed.month - 1 + months
-        year, month = reviewed.year + index // 12, index % 12 + 1
-        return dt.date(year, month, min(reviewed.day, calendar.monthrange(year, month)[1]))
-    if cycle.unit in (Unit.DAYS, Unit.WEEKS):
-        return reviewed + dt.timedelta(days=cycle.amount * (7 if cycle.unit is Unit.WEEKS else 1))
+    """The date the next review falls due; None for a cycle in school days or sessions, or
+    one that ends after 9999-12-31 (a review never due)."""
+    try:
+        if cycle.unit in (Unit.MONTHS, Unit.YEARS):
+            months = cycle.amount * (12 if cycle.unit is Unit.YEARS else 1)
+            index = reviewed.month - 1 + months
+            year, month = reviewed.year + index // 12, index % 12 + 1
+            return dt.date(year, month, min(reviewed.day, calendar.monthrange(year, month)[1]))
+        if cycle.unit in (Unit.DAYS, Unit.WEEKS):
+            days = cycle.amount * (7 if cycle.unit is Unit.WEEKS else 1)
+            return reviewed + dt.timedelta(days=days)
+    except (OverflowError, ValueError):
+        return None
     return None
 
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from cme_policy.diagnostics import DiagnosticSink
 from cme_policy.expr import ast
-from cme_policy.expr.types import (BOOL, CONVERSIONS, DATE, INT, ORDERED, PERCENT, DurationT, EnumT,
-                                   Prim, SetT, Type)
+from cme_policy.expr.types import (
+    BOOL,
+    CONVERSIONS,
+    DATE,
+    INT,
+    ORDERED,
+    PERCENT,
+    DurationT,
+    EnumT,
+    Prim,
+    SetT,
+    Type,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,24 @@ class Env:
     used: set[str] = field(default_factory=set)
     # Declared, but their declaration was already reported as broken: uses stay quiet.
     invalid: set[str] = field(default_factory=set)
+
+
+MAX_DURATION: dict[ast.Unit, int] = {
+    ast.Unit.DAYS: 36_525, ast.Unit.WEEKS: 5_218, ast.Unit.MONTHS: 1_200, ast.Unit.YEARS: 100,
+    ast.Unit.SCHOOL_DAYS: 19_500, ast.Unit.SESSIONS: 39_000,
+}
+"""A century in each unit (190-195 school days a year): longer is a typo, and date arithmetic
+with it could run past the last date Python knows (T014)."""
+
+
+def check_duration(e: ast.DurationLit, sink: DiagnosticSink) -> None:
+    """T014: a duration longer than a century."""
+    limit = MAX_DURATION[e.unit]
+    if e.amount > limit:
+        sink.error("T014", f"{e.amount} {e.unit.spell(e.amount)} is more than a century "
+                   f"({limit:,} {e.unit.value})", e.span,
+                   "a deadline or period in a CME policy is days, weeks or months; check for a "
+                   "typo")
 
 
 class TypeChecker:
@@ -67,6 +96,7 @@ class TypeChecker:
 
     def visit_DurationLit(self, e: ast.Expr, _: Type | None) -> Type | None:
         assert isinstance(e, ast.DurationLit)
+        check_duration(e, self.sink)
         return DurationT(e.unit)
 
     def visit_Name(self, e: ast.Expr, context: Type | None) -> Type | None:

@@ -1,10 +1,12 @@
 """Load the generated checkers for a policy: compiled now from the IR, imported from a
-temporary directory under a unique module name, so `run` never uses a stale `generated/`."""
+temporary directory (removed once imported) under a unique module name, so `run` never uses
+a stale `generated/`."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -23,16 +25,24 @@ def load_checkers(policy: Policy, source: str) -> ModuleType:
     name = f"_cme_checks_{digest}"
     if name in sys.modules:
         return sys.modules[name]
-    root = Path(tempfile.mkdtemp(prefix="cme-checks-")) / "policy_checks"
-    for rel, text in files.items():
-        if rel.startswith(PACKAGE_DIR):
-            target = root / rel[len(PACKAGE_DIR):]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(name, root / "__init__.py",
-                                                  submodule_search_locations=[str(root)])
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    folder = Path(tempfile.mkdtemp(prefix="cme-checks-"))
+    root = folder / "policy_checks"
+    try:
+        for rel, text in files.items():
+            if rel.startswith(PACKAGE_DIR):
+                target = root / rel[len(PACKAGE_DIR):]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location(name, root / "__init__.py",
+                                                      submodule_search_locations=[str(root)])
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)  # imports every module of the package
+        except BaseException:
+            del sys.modules[name]
+            raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # nothing is imported from it later
     return module

@@ -22,6 +22,7 @@ from cme_policy.runtime.engine import evaluate, facts_at, sorted_log
 from cme_policy.runtime.facts import builtin_facts
 from cme_policy.runtime.pupil import CaseEvent, Pupil
 from cme_policy.runtime.readers import MarksRead
+from cme_policy.screening.lifetime import kill_all, terminating, worker_started
 from cme_policy.screening.prescreen import Prescreen, Prescreened, marks_grid
 from cme_policy.screening.rows import Row, rows_for
 
@@ -91,7 +92,17 @@ def _screen_in_workers(work: ScreenWork, jobs: int,
     gc.freeze()  # what the workers inherit is never scanned by their collector, nor copied
     try:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=worker_started,
+                                   initargs=(os.getpid(),))
+
+        def kill() -> None:  # SIGTERM: no worker outlives the run (and no lock is taken)
+            kill_all(list(getattr(pool, "_processes", None) or {}))
+
+        def stop() -> None:  # Ctrl-C or an error
+            kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+        with terminating(kill, stop):
             ranges = list(_chunks(len(work.pupils), jobs * CHUNKS_PER_WORKER))
             rows: Screened = []
             screened = 0
@@ -99,7 +110,8 @@ def _screen_in_workers(work: ScreenWork, jobs: int,
                 rows += chunk
                 screened += count
                 done(count)
-            return rows, screened
+        pool.shutdown(wait=True)
+        return rows, screened
     finally:
         _WORK = None
         gc.unfreeze()
