@@ -73,7 +73,10 @@ def _existing_dir(name: str) -> Path:
 
 
 def changes_since(old_dir: Path, policy: Policy, directory: Path) -> ChangesSince:
-    """For `build --since OLD`: the diff of OLD against the policy being built (no scenarios)."""
+    """For `build --since OLD`: the diff of OLD against the policy being built, and the worked
+    examples whose outcome for the pupil changes (in words, for the governors' pack)."""
+    from dataclasses import replace
+
     from cme_policy.review.diff import (
         DiffError,
         Side,
@@ -81,13 +84,15 @@ def changes_since(old_dir: Path, policy: Policy, directory: Path) -> ChangesSinc
         handbook_changes,
         load_side,
     )
+    from cme_policy.review.outcomes import pupil_changes
 
     try:
         old = load_side(old_dir, old_dir.as_posix().rstrip("/") + "/")
     except DiffError as exc:
         raise click.ClickException(str(exc)) from exc
     new = Side(policy, directory, directory.as_posix().rstrip("/") + "/")
-    return handbook_changes(diff_policies(old, new, run_scenarios=False))
+    changes = handbook_changes(diff_policies(old, new, run_scenarios=False))
+    return replace(changes, pupils=pupil_changes(old.policy, old.root, policy, directory))
 
 
 @click.command("explain")

@@ -32,6 +32,12 @@ def policy_copy(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(autouse=True)
+def _no_pdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about generated/; the PDF step has its own (test_pdf.py)."""
+    monkeypatch.setenv("CME_POLICY_PDF", "0")
+
+
 def _run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, list(args))
     return result.exit_code, result.output

@@ -1,5 +1,6 @@
-"""`cme-policy build --since OLD`: the handbook gains "Changes since the last review"; without
-`--since` the build is unchanged."""
+"""`cme-policy build --since OLD`: the technical reference gains "Changes since the last
+review" and the governors' pack lists the changes, and what they do to pupils, in words;
+without `--since` the build is unchanged."""
 
 from __future__ import annotations
 
@@ -28,18 +29,21 @@ def test_handbook_lists_changes_since(tmp_path: Path) -> None:
                              "attendance_officer\n        within: 10 days\n"))
     done = build(str(new), "--out", str(tmp_path / "out"), "--since", str(BASE))
     assert done.returncode == 0, done.stderr + done.stdout
-    md = (tmp_path / "out" / "docs" / "handbook.md").read_text()
-    html = (tmp_path / "out" / "docs" / "handbook.html").read_text()
+    md = (tmp_path / "out" / "docs" / "reference.md").read_text()
+    html = (tmp_path / "out" / "docs" / "reference.html").read_text()
+    pack = (tmp_path / "out" / "docs" / "governors-pack.md").read_text()
     assert "## Changes since the last review" in md
     assert "2 change(s), 1 weaken a duty" in md
     assert "`PARAM_VALUE_CHANGED` **weakens a duty**" in md
     assert "<h2>Changes since the last review</h2>" in html
     assert "Begin &lt;b&gt;enquiries&lt;/b&gt;" in html  # escaped like the rest
     assert "<b>enquiries" not in md.replace("\\<b\\>", "")
+    assert "2 changes, 1 weakens a duty" in pack and "PARAM_VALUE_CHANGED" not in pack
+    assert "### What it changes for pupils" in pack
 
     plain = build(str(new), "--out", str(tmp_path / "plain"))
     assert plain.returncode == 0
-    assert "Changes since" not in (tmp_path / "plain" / "docs" / "handbook.md").read_text()
+    assert "Changes since" not in (tmp_path / "plain" / "docs" / "reference.md").read_text()
 
 
 def test_pre_commit_hooks_offer_check_and_build_check() -> None:

@@ -10,18 +10,19 @@ import re
 from dataclasses import dataclass
 
 from cme_policy.expr.ast import DurationLit, Expr, Name
-from cme_policy.expr.english import Vocabulary, render
 from cme_policy.ir import model as m
+from cme_policy.ir.english import Vocabulary, render
 
 START = "__start__"  # the chart's entry marker; never a state id (ids are identifiers)
 
-# Fills and strokes per role, in the order roles are declared; distinguishable in greyscale
-# print as well as colour (the role is also written in every box).
+# Fills and strokes per role, in the order roles are declared: hues far apart (no two blues),
+# but never the only cue: every box names its role and carries the role's number, which the
+# legend repeats, so a greyscale print or a colour-blind reader loses nothing.
 PALETTE = (
-    ("#dbeafe", "#1d4ed8"), ("#fde68a", "#92400e"), ("#dcfce7", "#15803d"),
-    ("#fce7f3", "#be185d"), ("#ede9fe", "#6d28d9"), ("#ffedd5", "#c2410c"),
-    ("#cffafe", "#0e7490"), ("#fef9c3", "#854d0e"), ("#e0e7ff", "#4338ca"),
-    ("#f5f5f4", "#57534e"),
+    ("#dbeafe", "#1d4ed8"), ("#fed7aa", "#c2410c"), ("#dcfce7", "#15803d"),
+    ("#fbcfe8", "#be185d"), ("#e9d5ff", "#7e22ce"), ("#fef08a", "#854d0e"),
+    ("#a5f3fc", "#0e7490"), ("#e5e7eb", "#374151"), ("#fecaca", "#b91c1c"),
+    ("#d9f99d", "#4d7c0f"),
 )
 NO_ROLE = ("#ffffff", "#374151")
 
@@ -32,6 +33,7 @@ class RoleStyle:
     label: str
     fill: str
     stroke: str
+    number: int = 0  # the role's place in the policy (from 1), drawn in its boxes; 0: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,7 @@ def role_styles(policy: m.Policy) -> dict[str, RoleStyle]:
     out: dict[str, RoleStyle] = {}
     for i, role in enumerate(policy.roles):
         fill, stroke = PALETTE[i % len(PALETTE)]
-        out[role.id] = RoleStyle(role.id, role.label, fill, stroke)
+        out[role.id] = RoleStyle(role.id, role.label, fill, stroke, i + 1)
     return out
 
 
@@ -100,6 +102,13 @@ def escalation_words(deadline: m.Deadline, vocab: Vocabulary) -> str:
     return f"after {duration_words(deadline.within, vocab)} (deadline passed)"
 
 
+def escalation_label(deadline: m.Deadline, vocab: Vocabulary) -> str:
+    """A dashed arrow's words: the line itself says the deadline passed."""
+    if _amount(deadline.within, vocab) == 0:
+        return "if not done the same day"
+    return f"after {duration_words(deadline.within, vocab)}"
+
+
 def event_words(policy: m.Policy, event: str) -> str:
     found = next((e for e in policy.events if e.id == event), None)
     return found.label if found is not None else event.replace("_", " ")
@@ -112,6 +121,14 @@ def transition_words(policy: m.Policy, t: m.Transition, vocab: Vocabulary) -> st
     return words
 
 
+def chart_words(policy: m.Policy, t: m.Transition, vocab: Vocabulary) -> str:
+    """An arrow's words: the author's short label, else the event and its condition. The
+    condition in full stays in the step table, where there is room for it."""
+    if t.label:
+        return t.label
+    return transition_words(policy, t, vocab)
+
+
 def build_chart(policy: m.Policy, p: m.Procedure) -> Chart:
     vocab = Vocabulary.from_policy(policy)
     styles = role_styles(policy)
@@ -120,10 +137,10 @@ def build_chart(policy: m.Policy, p: m.Procedure) -> Chart:
     arrows: list[Arrow] = []
     for s in p.states:
         for t in s.transitions:
-            arrows.append(Arrow(s.id, t.target, transition_words(policy, t, vocab), False))
+            arrows.append(Arrow(s.id, t.target, chart_words(policy, t, vocab), False))
         if s.deadline is not None and s.deadline.escalate_to is not None:
             arrows.append(Arrow(s.id, s.deadline.escalate_to,
-                                escalation_words(s.deadline, vocab), True))
+                                escalation_label(s.deadline, vocab), True))
     known = {n.id for n in nodes}
     used = {n.role.id for n in nodes if n.role is not None}
     roles = tuple(r for r in styles.values() if r.id in used)

@@ -18,14 +18,20 @@ from grandalf.graphs import Edge, Graph, Vertex  # type: ignore[import-untyped]
 from grandalf.layouts import SugiyamaLayout  # type: ignore[import-untyped]
 
 from cme_policy.backends.diagrams.chart import START, Arrow, Chart, Node
+from cme_policy.backends.diagrams.ordering import reduce_crossings
 
-TITLE_SIZE, ROLE_SIZE, LABEL_SIZE = 13.0, 11.0, 11.0
-TITLE_LEAD, ROLE_LEAD, LABEL_LEAD = 16.0, 14.0, 13.5
+# Sizes in CSS px: a chart no wider than PAGE_WIDTH is printed at full size, where 12 px is
+# 9 pt, the smallest text a governor should have to read on paper.
+TITLE_SIZE, ROLE_SIZE, LABEL_SIZE = 12.0, 12.0, 12.0
+TITLE_LEAD, ROLE_LEAD, LABEL_LEAD = 14.5, 14.5, 14.0
 CHAR = 0.6  # average glyph width in ems, generous for common sans-serif fonts
-PAD = 10.0
+PAD = 8.0
 MARGIN = 16.0
 LOOP = 18.0  # how far a self-loop reaches out of its box
-PAIR_GAP = 2.5  # half the distance between a solid and a dashed line drawn side by side
+BADGE = 20.0  # the numbered role badge before a box's role line, with its gap
+PAGE_WIDTH = 680.0  # A4's text width at 15 mm margins, in CSS px
+# Wrapping widths (title, label) to try: wide words make short boxes but wide layers.
+WRAPS = tuple((t, lw) for t in (28, 26, 24, 22, 20, 18) for lw in (30, 24, 20, 16))
 
 Point = tuple[float, float]
 
@@ -67,7 +73,7 @@ class PlacedNode:
 
 @dataclass(frozen=True, slots=True)
 class PlacedArrow:
-    arrows: tuple[Arrow, ...]  # all arrows between the same two states, drawn as one line
+    arrows: tuple[Arrow, ...]  # the arrows of one kind between two states, drawn as one line
     points: tuple[Point, ...]
     label: Box | None
     lines: tuple[tuple[str, bool], ...]  # (text, is part of a deadline label)
@@ -122,13 +128,25 @@ class _Item:
 class _Pair:
     source: str
     target: str
+    deadline: bool  # events and escalations between two states are drawn as separate arrows
     arrows: list[Arrow] = field(default_factory=list)
     label: _Item | None = None
     back: bool = False
 
 
-def layout_chart(chart: Chart) -> Layout:
-    items, pairs, loops = _items(chart)
+def layout_chart(chart: Chart, max_width: float = PAGE_WIDTH) -> Layout:
+    """The chart laid out with the word wrapping that gives the shortest drawing no wider
+    than `max_width` (so it prints at full size on one page); the narrowest when none fits."""
+    best: tuple[float, Layout] | None = None
+    for title_wrap, label_wrap in WRAPS:
+        placed = _layout(chart, title_wrap, label_wrap)
+        if placed.width <= max_width and (best is None or placed.height < best[0]):
+            best = (placed.height, placed)
+    return best[1] if best is not None else _layout(chart, *WRAPS[-1])
+
+
+def _layout(chart: Chart, title_wrap: int, label_wrap: int) -> Layout:
+    items, pairs, loops = _items(chart, title_wrap, label_wrap)
     order = list(items)
     vertices = [items[k].vertex for k in order]
     edges, inverted = _edges(chart, items, pairs)
@@ -140,20 +158,22 @@ def layout_chart(chart: Chart) -> Layout:
     return _finish(chart, items, pairs, loops, edges, routes)
 
 
-def _items(chart: Chart) -> tuple[dict[str, _Item], list[_Pair], dict[str, list[Arrow]]]:
+def _items(chart: Chart, title_wrap: int,
+           label_wrap: int) -> tuple[dict[str, _Item], list[_Pair], dict[str, list[Arrow]]]:
     items: dict[str, _Item] = {START: _Item(START, 64.0, 26.0)}
     loops: dict[str, list[Arrow]] = {}
     for arrow in chart.arrows:
         if arrow.source == arrow.target:
             loops.setdefault(arrow.source, []).append(arrow)
     for node in chart.nodes:
-        title = wrap(node.title, 24)
-        role = wrap(node.role.label, 30) if node.role is not None else ()
-        w = max(140.0, text_width(title, TITLE_SIZE), text_width(role, ROLE_SIZE)) + 2 * PAD
+        title = wrap(node.title, title_wrap)
+        role = wrap(node.role.label, title_wrap + 4) if node.role is not None else ()
+        w = max(130.0, text_width(title, TITLE_SIZE), text_width(role, ROLE_SIZE) + BADGE) \
+            + 2 * PAD
         h = 2 * PAD + len(title) * TITLE_LEAD + len(role) * ROLE_LEAD + (6 if node.final else 0)
         item = _Item(node.id, w, h, node=node, title=title, role=role)
         if node.id in loops:
-            item.lines = _label_lines(loops[node.id])
+            item.lines = _label_lines(loops[node.id], label_wrap)
             item.loop_w = LOOP + 6 + text_width(tuple(t for t, _ in item.lines), LABEL_SIZE)
             h = max(h, len(item.lines) * LABEL_LEAD + 8)
         item.vertex = Vertex(node.id)
@@ -161,13 +181,13 @@ def _items(chart: Chart) -> tuple[dict[str, _Item], list[_Pair], dict[str, list[
         items[node.id] = item
     items[START].vertex = Vertex(START)
     items[START].vertex.view = _View(64.0, 26.0)
-    pairs: dict[tuple[str, str], _Pair] = {}
+    pairs: dict[tuple[str, str, bool], _Pair] = {}
     for arrow in chart.arrows:
         if arrow.source != arrow.target:
-            pairs.setdefault((arrow.source, arrow.target),
-                             _Pair(arrow.source, arrow.target)).arrows.append(arrow)
+            key = (arrow.source, arrow.target, arrow.deadline)
+            pairs.setdefault(key, _Pair(*key)).arrows.append(arrow)
     for i, pair in enumerate(pairs.values()):
-        lines = _label_lines(pair.arrows)
+        lines = _label_lines(pair.arrows, label_wrap)
         w = text_width(tuple(t for t, _ in lines), LABEL_SIZE) + 10
         label = _Item(f"label{i}", w, len(lines) * LABEL_LEAD + 6, lines=lines)
         label.vertex = Vertex(label.key)
@@ -177,11 +197,11 @@ def _items(chart: Chart) -> tuple[dict[str, _Item], list[_Pair], dict[str, list[
     return items, list(pairs.values()), loops
 
 
-def _label_lines(arrows: list[Arrow]) -> tuple[tuple[str, bool], ...]:
+def _label_lines(arrows: list[Arrow], width: int) -> tuple[tuple[str, bool], ...]:
     out: list[tuple[str, bool]] = []
     for i, arrow in enumerate(arrows):
         text = arrow.label if i == 0 else f"or {arrow.label}"
-        out += [(line, arrow.deadline) for line in wrap(text, 28)]
+        out += [(line, arrow.deadline) for line in wrap(text, width)]
     return tuple(out)
 
 
@@ -242,9 +262,12 @@ def _place_component(comp: Any, edges: list[tuple[Any, _Pair | None]], inverted:
     has_in = {id(e.v[0] if id(e) in inverted else e.v[1]) for e in mine}
     roots = [v for v in comp.sV if id(v) not in has_in] or [next(iter(comp.sV))]
     sug = SugiyamaLayout(comp)
-    sug.xspace, sug.yspace = 28, 34
+    sug.xspace, sug.yspace = 18, 10
+    sug.dw, sug.dh = 4.0, 4.0  # a long arrow's bend points, not (grandalf's default) box-wide
     sug.init_all(roots=roots, inverted_edges=flipped)
     sug.draw(3)
+    reduce_crossings(sug)
+    sug.setxy()
     _separate(sug)
     left = min(v.view.xy[0] - v.view.w / 2 for layer in sug.layers for v in layer)
     dx = offset - left
@@ -264,7 +287,7 @@ def _separate(sug: Any) -> None:
     for layer in sug.layers:
         ordered = sorted(layer, key=lambda v: sug.grx[v].pos)
         for left, right in itertools.pairwise(ordered):
-            least = left.view.xy[0] + (left.view.w + right.view.w) / 2 + 20.0
+            least = left.view.xy[0] + (left.view.w + right.view.w) / 2 + 16.0
             if right.view.xy[0] < least:
                 right.view.xy = (least, right.view.xy[1])
 
@@ -301,16 +324,8 @@ def _finish(chart: Chart, items: dict[str, _Item], pairs: list[_Pair],
         points = _through(boxes[pair.source], ports[(pair.source, id(pair), "out")], halves[0],
                           boxes[pair.label.key], halves[1], boxes[pair.target],
                           ports[(pair.target, id(pair), "in")])
-        events = tuple(a for a in pair.arrows if not a.deadline)
-        deadlines = tuple(a for a in pair.arrows if a.deadline)
-        if events and deadlines:
-            # Both kinds join the same two boxes: two lines side by side, solid and dashed.
-            arrows.append(PlacedArrow(events, _shifted(points, -PAIR_GAP),
-                                      boxes[pair.label.key], pair.label.lines))
-            arrows.append(PlacedArrow(deadlines, _shifted(points, PAIR_GAP), None, ()))
-        else:
-            arrows.append(PlacedArrow(tuple(pair.arrows), points, boxes[pair.label.key],
-                                      pair.label.lines))
+        arrows.append(PlacedArrow(tuple(pair.arrows), points, boxes[pair.label.key],
+                                  pair.label.lines))
     for node_id, looped in loops.items():
         box = boxes[node_id]
         y0, y1 = box.y - 8, box.y + 8
@@ -406,8 +421,3 @@ def _dedupe(points: tuple[Point, ...]) -> tuple[Point, ...]:
             out.append(p)
     return tuple(out)
 
-
-def _shifted(points: tuple[Point, ...], dx: float) -> tuple[Point, ...]:
-    """The same route moved sideways: its vertical runs stay in their own column (a box's
-    port, or a dummy vertex that grandalf keeps `xspace` away from any other)."""
-    return tuple((x + dx, y) for x, y in points)

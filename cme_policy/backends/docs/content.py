@@ -18,8 +18,8 @@ from cme_policy.backends.diagrams.chart import (
     within_words,
 )
 from cme_policy.expr import ast
-from cme_policy.expr.english import MONTHS, Vocabulary, render
 from cme_policy.ir import model as m
+from cme_policy.ir.english import MONTHS, Vocabulary, render
 
 
 @dataclass(frozen=True, slots=True)

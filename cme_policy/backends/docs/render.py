@@ -1,5 +1,5 @@
-"""Docs backend: the handbook's content through Jinja templates — HTML autoescaped, Markdown
-escaped by `finalize`, so no policy text can become markup in either."""
+"""Docs backend: the governors' pack and the technical reference through Jinja templates —
+HTML autoescaped, Markdown escaped by `finalize`, so no policy text can become markup."""
 
 from __future__ import annotations
 
@@ -13,7 +13,18 @@ from cme_policy.backends.diagrams.chart import build_chart
 from cme_policy.backends.diagrams.mermaid import render_mermaid
 from cme_policy.backends.diagrams.svg import render_svg
 from cme_policy.backends.docs.content import Handbook, build_handbook
+from cme_policy.backends.docs.pack import (
+    Pack,
+    PackChange,
+    PackChanges,
+    PupilChange,
+    build_pack,
+)
+from cme_policy.backends.docs.words import Plain
 from cme_policy.ir.model import Policy
+
+PACK_HTML, PACK_MD = "docs/governors-pack.html", "docs/governors-pack.md"
+REFERENCE_HTML, REFERENCE_MD = "docs/reference.html", "docs/reference.md"
 
 _LOADER = jinja2.PackageLoader("cme_policy.backends.docs", "templates")
 _HTML = jinja2.Environment(loader=_LOADER, autoescape=True, undefined=jinja2.StrictUndefined,
@@ -64,10 +75,12 @@ class ChangeView:
 
 @dataclass(frozen=True)
 class ChangesSince:
-    """The section "Changes since the last review", as plain text (the templates escape it)."""
+    """The section "Changes since the last review", as plain text (the templates escape it);
+    `pupils`: the worked examples whose outcome changes, in words."""
 
     old: str
     items: tuple[ChangeView, ...]
+    pupils: tuple[PupilChange, ...] = ()
 
     @property
     def weakening(self) -> int:
@@ -77,22 +90,52 @@ class ChangesSince:
 def generate(policy: Policy, source_label: str, *,
              since: ChangesSince | None = None) -> dict[str, str]:
     """Relative output paths → text; the same policy always gives the same bytes. With
-    `since` (from `cme-policy build --since OLD`) the handbook lists the changes."""
+    `since` (from `cme-policy build --since OLD`) both documents list the changes."""
     handbook = build_handbook(policy, source_label)
-    return {"docs/handbook.html": render_html(policy, handbook, since),
-            "docs/handbook.md": render_markdown(policy, handbook, since)}
+    pack = build_pack(policy, handbook, pack_changes(policy, since))
+    return {PACK_HTML: render_pack_html(policy, pack, handbook.source_label),
+            PACK_MD: render_pack_markdown(policy, pack, handbook.source_label),
+            REFERENCE_HTML: render_html(policy, handbook, since),
+            REFERENCE_MD: render_markdown(policy, handbook, since)}
+
+
+def pack_changes(policy: Policy, since: ChangesSince | None) -> PackChanges | None:
+    if since is None:
+        return None
+    plain = Plain(policy)
+    return PackChanges(since.old, tuple(
+        PackChange(plain(c.message), tuple(plain(d) for d in c.details), c.weakens)
+        for c in since.items), since.pupils)
+
+
+def _svgs(policy: Policy, line_key: bool = True) -> dict[str, Markup]:
+    # The SVG comes from the diagrams backend's own autoescaped template.
+    return {p.id: Markup(render_svg(build_chart(policy, p), line_key).strip())
+            for p in policy.procedures}
+
+
+def _mermaid(policy: Policy) -> dict[str, Markup]:
+    return {p.id: Markup(render_mermaid(build_chart(policy, p))) for p in policy.procedures}
+
+
+def render_pack_html(policy: Policy, pack: Pack, source_label: str) -> str:
+    return _HTML.get_template("governors-pack.html.j2").render(
+        pack=pack, svgs=_svgs(policy, line_key=False), source=source_label)
+
+
+def render_pack_markdown(policy: Policy, pack: Pack, source_label: str) -> str:
+    text = _MD.get_template("governors-pack.md.j2").render(
+        pack=pack, mermaid=_mermaid(policy), source=source_label)
+    return re.sub(r"\n{3,}", "\n\n", text)
 
 
 def render_html(policy: Policy, handbook: Handbook, since: ChangesSince | None = None) -> str:
-    # The SVG comes from the diagrams backend's own autoescaped template.
-    svgs = {p.id: Markup(render_svg(build_chart(policy, p)).strip()) for p in policy.procedures}
-    return _HTML.get_template("handbook.html.j2").render(h=handbook, svgs=svgs, changes=since)
+    return _HTML.get_template("reference.html.j2").render(h=handbook, svgs=_svgs(policy),
+                                                          changes=since)
 
 
 def render_markdown(policy: Policy, handbook: Handbook,
                     since: ChangesSince | None = None) -> str:
-    mermaid = {p.id: Markup(render_mermaid(build_chart(policy, p)))
-               for p in policy.procedures}
-    text = _MD.get_template("handbook.md.j2").render(h=handbook, mermaid=mermaid,
-                                                     changes=since)
+    text = _MD.get_template("reference.md.j2").render(h=handbook, mermaid=_mermaid(policy),
+                                                      changes=since)
     return re.sub(r"\n{3,}", "\n\n", text)
