@@ -1,8 +1,8 @@
-"""Diagnostics reference: every code the compiler emits, with its name and purpose, and the
-generator of `docs/diagnostics.md` from the golden corpus in `tests/diagnostics/`.
+"""Diagnostics reference: every code the compiler emits, with its name and purpose.
 
-Run `python -m cme_policy.diagnostic_codes` to print the Markdown. Each example in it is the
-real output of the corpus case for that code, so the docs cannot drift from the compiler.
+`docs/diagnostics.md` is generated from this registry and the golden corpus in
+`tests/diagnostics/` by `tests/corpus_support.py` (a test tool, not part of the package):
+each example there is the real output of the corpus case for that code.
 
 Corpus layout (also in `tests/diagnostics/README.md`): `base/` is a minimal valid policy;
 each case in `bad/<name>/` (errors) or `warn/<name>/` (warnings, no errors) holds only the
@@ -14,16 +14,9 @@ for what cannot be committed as an overlay: `remove.txt` names base files to del
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import sys
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
-from cme_policy.diagnostics import Diagnostic, Severity, render_text
-from cme_policy.driver import CheckResult, check_policy
-from cme_policy.source.yaml_nodes import MAX_FILE_BYTES
+from cme_policy.diagnostics import Severity
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
@@ -61,11 +54,19 @@ CODES: dict[str, Code] = {c.code: c for c in (
     Code("L010", "nesting-too-deep", ERROR,
          "The YAML is nested deeper than any policy needs."),
     Code("L011", "file-missing", ERROR,
-         "An included file or the policy text does not exist or cannot be read."),
+         "An included file, the policy text or a calendar the policy names does not exist or "
+         "cannot be read."),
     Code("L012", "include-cycle", ERROR,
          "Files include each other in a cycle."),
     Code("L013", "include-matches-nothing", WARNING,
          "An include pattern with wildcards matches no file."),
+    Code("L014", "path-outside-policy", ERROR,
+         "An include, the `text:` or a `calendar:` is an absolute path or leads outside the "
+         "policy folder (for an overlay: outside it and its base's folder), by `..` or a "
+         "symbolic link; the file is not read."),
+    Code("L015", "calendar-invalid", ERROR,
+         "A school calendar the policy names (`calendar:` in policy.yaml or a scenario's "
+         "`given:`) is not a valid calendar file (docs/calendar.md)."),
     # S — shape: the keys and scalar types of each mapping, against the schema
     Code("S001", "unknown-key", ERROR,
          "A key the schema does not know, usually a typo; the closest known key is suggested."),
@@ -78,12 +79,14 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "A value is a list where a mapping is expected, a mapping where a single value is "
          "expected, and so on."),
     Code("S005", "invalid-name", ERROR,
-         "A name chosen by the author (a rule id, role id, clause id …) is not a valid identifier."),
+         "A name chosen by the author (a rule id, role id, clause id …) is not a valid "
+         "identifier."),
     Code("S006", "invariant-form", ERROR,
          "An invariant is neither `every_path_to` + `passes` nor `before_leaving` + `requires`."),
     # X — expression syntax
     Code("X001", "expr-syntax", ERROR,
-         "An expression cannot be parsed: it is empty, ends too early, or has an unexpected token."),
+         "An expression cannot be parsed: it is empty, ends too early, or has an unexpected "
+         "token."),
     Code("X002", "unknown-unit", ERROR,
          "A duration has a unit the language does not know, or a unit with no number before it."),
     Code("X003", "invalid-date", ERROR,
@@ -120,6 +123,9 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "A parameter's value is not a literal."),
     Code("T013", "bad-fact-scope", ERROR,
          "A fact's `lasts:` is neither `until_present` nor a positive duration."),
+    Code("T014", "duration-too-long", ERROR,
+         "A duration is longer than a century (36,525 days, 19,500 school days …): a typo, "
+         "and one that date arithmetic could not follow."),
     # N — names
     Code("N001", "unknown-name", ERROR,
          "An expression or scenario uses a name that is not declared; the closest name is "
@@ -165,6 +171,10 @@ CODES: dict[str, Code] = {c.code: c for c in (
     # V — vocabulary
     Code("V001", "role-without-holder", WARNING,
          "A role does not say who holds it."),
+    Code("V002", "attendance-code-unusable", ERROR,
+         "An attendance code cannot be written in a mark string: it is longer than two "
+         "characters or uses a character the mark notation reserves (or there are more codes "
+         "than a table holds)."),
     # G — procedure graphs: states, transitions, deadlines, guards and invariants
     Code("G001", "unreachable-state", ERROR,
          "A state cannot be reached from the procedure's initial state by any transition or "
@@ -198,6 +208,10 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "An invariant can never fail, so it says nothing: its state cannot be reached, a "
          "`before_leaving` state is never left, or the state to pass is the state itself or the "
          "initial state."),
+    Code("G011", "unlawful-step-reachable", ERROR,
+         "A case log can walk a procedure to a step a safeguard of the law layer forbids (a "
+         "deletion with no ground, or before the deletion return): the shortest such pupil is "
+         "printed as a scenario."),
     # O — overlays: a policy that `extends:` another, and the statutory floors it must keep
     Code("O001", "statutory-parameter-weakened", ERROR,
          "An overlay makes a statutory parameter weaker than the base (a higher value where "
@@ -234,6 +248,15 @@ CODES: dict[str, Code] = {c.code: c for c in (
     Code("O014", "guard-weakened", ERROR,
          "An overlay lets a step the base takes only under a guard (a removal from roll while "
          "a ground holds) be taken with no guard or a weaker one."),
+    Code("O015", "sealed-by-law", ERROR,
+         "An overlay overrides, removes or changes an item of the base's law layer (a file "
+         "with `law: true`: the grounds for deletion, the codes, the statutory measures and "
+         "values, the safeguards), or declares a law layer of its own; only a statutory "
+         "deadline may be shortened, and who records a law's event changed."),
+    Code("O016", "law-fact-relabelled", ERROR,
+         "An overlay makes an event of its own (or a changed base event) set a fact the law "
+         "layer defines, such as the deletion return having been made: only the law's own "
+         "events establish it."),
     # R — review: the governors' annual review
     Code("R001", "review-overdue", WARNING,
          "The manifest's `reviewed` date plus its `review_cycle` is before today (or "
@@ -247,154 +270,3 @@ FAMILIES: dict[str, str] = {
     "O": "O — overlays",
     "R": "R — review",
 }
-
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "diagnostics"
-EXPECTED, REMOVE, OVERSIZE = "expected.txt", "remove.txt", "oversize.txt"
-MARKERS = {EXPECTED, REMOVE, OVERSIZE}
-
-
-# -- the corpus ----------------------------------------------------------------------------
-def case_dirs(corpus: Path = CORPUS) -> list[Path]:
-    """Every case, `bad/` then `warn/`, each sorted by name."""
-    return [p for group in ("bad", "warn") for p in sorted((corpus / group).iterdir())
-            if p.is_dir()]
-
-
-def case_severity(case: Path) -> Severity:
-    return WARNING if case.parent.name == "warn" else ERROR
-
-
-def _listed(case: Path, marker: str) -> list[str]:
-    path = case / marker
-    return path.read_text("utf-8").split() if path.is_file() else []
-
-
-def materialise(case: Path, dest: Path, corpus: Path = CORPUS) -> None:
-    """Write base + the case's overlay into `dest`, then apply the case's markers."""
-    shutil.copytree(corpus / "base", dest, dirs_exist_ok=True)
-    for source in sorted(case.rglob("*")):
-        relative = source.relative_to(case)
-        if source.is_file() and str(relative) not in MARKERS:
-            (dest / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, dest / relative)
-    for name in _listed(case, REMOVE):
-        (dest / name).unlink()
-    for name in _listed(case, OVERSIZE):
-        _pad(dest / name)
-
-
-def _pad(path: Path) -> None:
-    line = b"# padding to push the file over the size limit\n"
-    data = path.read_bytes()
-    path.write_bytes(data + line * (1 + (MAX_FILE_BYTES - len(data)) // len(line)))
-
-
-def run_case(case: Path, workdir: Path, corpus: Path = CORPUS) -> CheckResult:
-    """Check a materialised case from inside its directory, so paths print relative."""
-    materialise(case, workdir, corpus)
-    with contextlib.chdir(workdir):
-        return check_policy(Path("."))
-
-
-def summary_line(d: Diagnostic) -> str:
-    """The golden form of a diagnostic: `path:line:col: severity[CODE]`."""
-    where = f"{d.span.path}:{d.span.line}:{d.span.column}: " if d.span else ""
-    return f"{where}{d.severity.value}[{d.code}]"
-
-
-def summary_lines(result: CheckResult, severity: Severity) -> list[str]:
-    return [summary_line(d) for d in result.diagnostics if d.severity is severity]
-
-
-def expected_lines(case: Path) -> list[str]:
-    return (case / EXPECTED).read_text("utf-8").splitlines()
-
-
-# -- the Markdown page ---------------------------------------------------------------------
-def example_case(code: Code, corpus: Path = CORPUS) -> Path | None:
-    """A case whose expected diagnostics include the code, preferring one named after it."""
-    cases = [case for case in case_dirs(corpus)
-             if any(line.endswith(f"[{code.code}]") for line in expected_lines(case))]
-    named = [case for case in cases if code.name in case.name]
-    return next(iter(named or cases), None)
-
-
-def render_markdown(corpus: Path = CORPUS) -> str:
-    out = [_INTRO]
-    for prefix, title in FAMILIES.items():
-        out.append(f"## {title}\n")
-        for code in sorted(c for c in CODES if c.startswith(prefix)):
-            out.append(_section(CODES[code], corpus))
-    return "\n".join(out)
-
-
-def _section(code: Code, corpus: Path) -> str:
-    head = (f"### {code.code} `{code.name}`\n\n"
-            f"*{code.severity.value}* — {code.purpose}\n")
-    case = example_case(code, corpus)
-    if case is None:
-        return head + "\nNo example case yet.\n"
-    with tempfile.TemporaryDirectory() as tmp:
-        result = run_case(case, Path(tmp), corpus)
-        shown = next(d for d in result.diagnostics if d.code == code.code)
-        snippet = _markers(case) or _snippet(Path(tmp), shown)
-    rel = case.relative_to(corpus).as_posix()
-    return (head + f"\nExample, from the case `tests/diagnostics/{rel}`:\n\n"
-            + snippet + f"```text\n{render_text(shown, result.sources)}\n```\n")
-
-
-def _markers(case: Path) -> str:
-    """What a case does that no snippet can show: files it deletes or pads."""
-    notes = [f"The case deletes `{name}` from the base policy (`{REMOVE}`).\n\n"
-             for name in _listed(case, REMOVE)]
-    notes += [f"The case pads `{name}` with comment lines until it is over "
-              f"{MAX_FILE_BYTES:,} bytes (`{OVERSIZE}`).\n\n" for name in _listed(case, OVERSIZE)]
-    return "".join(notes)
-
-
-def _snippet(root: Path, d: Diagnostic, before: int = 3, after: int = 1) -> str:
-    assert d.span is not None, "a diagnostic without a place needs a marker that explains it"
-    lines = (root / d.span.path).read_bytes().decode("utf-8", "backslashreplace").splitlines()
-    first, last = max(1, d.span.line - before), min(len(lines), d.span.line + after)
-    body = "\n".join(_clip(lines[n - 1]) for n in range(first, last + 1))
-    lang = "markdown" if d.span.path.endswith(".md") else "yaml"
-    return f"`{d.span.path}`, lines {first}–{last}:\n\n```{lang}\n{body}\n```\n\n"
-
-
-def _clip(line: str, width: int = 100) -> str:
-    return line if len(line) <= width else line[: width - 1] + "…"
-
-
-_INTRO = """\
-# Diagnostics
-
-<!-- Generated by `python -m cme_policy.diagnostic_codes`; do not edit by hand.
-     Refresh with `CME_UPDATE_GOLDEN=1 pytest tests/test_diagnostic_codes.py`. -->
-
-Every problem `cme-policy check` reports has a stable code, a source position and a hint:
-
-```text
-path:line:col: error[CODE]: message
-  12 | the source line
-     |     ^^^^^^
-  = hint: how to fix it
-```
-
-`--format json` prints the same as JSON (`code`, `severity`, `message`, `path`, `line`,
-`column`, `end_line`, `end_column`, `hint`), and `--format github` as GitHub Actions
-annotations. Errors make `check` exit 1; warnings do not.
-
-Codes are grouped by family: **L** load (bytes and YAML), **S** shape (keys and scalar
-types), **X** expression syntax, **T** types and units, **N** names, **C** clauses of the
-policy text, **P** parameters, **V** vocabulary, **G** procedure graphs. Each example below
-is the real output of a case of the golden corpus in `tests/diagnostics/`: a minimal valid
-policy (`base/`) with one fault added.
-"""
-
-
-def main() -> None:
-    sys.stdout.write(render_markdown())
-
-
-if __name__ == "__main__":
-    main()

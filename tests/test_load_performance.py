@@ -34,7 +34,7 @@ PARAMETERS = """\
       value: {deadline} school days
       label: time to act in unit {i}
       source: synthetic benchmark policy, unit {i}
-"""
+"""  # noqa: E501
 RULES = """\
   rule_{i}:
     title: Unit {i} — absence of {days} school days without a known reason
@@ -54,7 +54,7 @@ RULES = """\
       for {days} school days in a row, the attendance officer begins joint enquiries with the
       local authority, and the headteacher is told, before anyone considers deleting the pupil
       from the admission register.
-"""
+"""  # noqa: E501
 PROCEDURES = """\
   procedure_{i}:
     title: Enquiries for unit {i}
@@ -103,6 +103,7 @@ PROCEDURES = """\
         transitions:
           - event: removed_from_roll
             target: removed_{i}
+            guard: unauthorised_run >= params.deletion.continuous_absence and joint_enquiries_failed and not sickness_or_unavoidable_cause
       removed_{i}:
         title: Removed from roll (unit {i})
         final: true
@@ -114,7 +115,7 @@ PROCEDURES = """\
         every_path_to: removed_{i}
         passes: notified_{i}
         clause: gen-{i}
-"""
+"""  # noqa: E501
 
 
 def generate(root: Path, first: int = 0) -> int:
@@ -138,10 +139,10 @@ def generate(root: Path, first: int = 0) -> int:
     (root / "generated.yaml").write_text(body, "utf-8")
     manifest = (root / "policy.yaml").read_text("utf-8")
     assert "include:\n" in manifest
-    (root / "policy.yaml").write_text(manifest.replace("include:\n", "include:\n  - generated.yaml\n", 1),
-                                      "utf-8")
-    clauses = "".join(f"{{#gen-{first + n}}} Synthetic clause {first + n} of the benchmark policy.\n\n"
-                      for n in range(count))
+    manifest = manifest.replace("include:\n", "include:\n  - generated.yaml\n", 1)
+    (root / "policy.yaml").write_text(manifest, "utf-8")
+    clauses = "".join(f"{{#gen-{first + n}}} Synthetic clause {first + n} of the benchmark "
+                      "policy.\n\n" for n in range(count))
     with (root / "policy.md").open("a", encoding="utf-8") as text:
         text.write("\n## Generated clauses\n\n" + clauses)
     return count
@@ -153,7 +154,8 @@ def _timed(root: Path) -> tuple[float, CheckResult]:
     return time.perf_counter() - start, result
 
 
-def test_a_one_megabyte_policy_checks_quickly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_one_megabyte_policy_checks_quickly(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     bundled = check_policy(POLICY)  # warm up: grammar tables and imports are one-off costs
     assert bundled.policy is not None
     own_rules = len(bundled.policy.rules)
@@ -215,8 +217,8 @@ def test_billion_laughs_as_an_included_file(tmp_path: Path) -> None:
     root = tmp_path / "policy"
     shutil.copytree(POLICY, root)
     manifest = (root / "policy.yaml").read_text("utf-8")
-    (root / "policy.yaml").write_text(manifest.replace("include:\n", "include:\n  - laughs.yaml\n", 1),
-                                      "utf-8")
+    manifest = manifest.replace("include:\n", "include:\n  - laughs.yaml\n", 1)
+    (root / "policy.yaml").write_text(manifest, "utf-8")
     (root / "laughs.yaml").write_text(billion_laughs(), "utf-8")
     _assert_rejected_cheaply(root, "laughs.yaml")
 

@@ -1,18 +1,21 @@
-"""Fuzzing the front end: whatever is on disk, `check_policy` answers with diagnostics, never a crash."""
+"""Fuzzing the front end: whatever is on disk, `check_policy` answers with diagnostics, never a
+crash."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from pathlib import Path
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from strategies import exprs, yaml_values
 
 from cme_policy.diagnostics import render_github, render_json, render_text
 from cme_policy.driver import CheckResult, check_policy
@@ -20,7 +23,6 @@ from cme_policy.expr import ast
 from cme_policy.expr.printer import to_source
 from cme_policy.source import yaml_nodes
 from cme_policy.source.yaml_nodes import YNode, YScalar, YSeq
-from strategies import exprs, yaml_values
 
 POLICY = Path(__file__).resolve().parent.parent / "policy"
 POLICY_FILES = sorted(str(p.relative_to(POLICY)) for p in POLICY.rglob("*")
@@ -172,7 +174,8 @@ def test_mutated_bundled_policy(name: str, edits: list[tuple[str, int, str]]) ->
 @fuzz(30)
 @given(st.lists(st.tuples(st.sampled_from(POLICY_FILES), st.lists(_EDIT, min_size=1, max_size=3)),
                 min_size=2, max_size=4))
-def test_several_mutated_files_at_once(changes: list[tuple[str, list[tuple[str, int, str]]]]) -> None:
+def test_several_mutated_files_at_once(
+        changes: list[tuple[str, list[tuple[str, int, str]]]]) -> None:
     with _temp_dir() as root:
         policy = _copy_policy(root)
         for name, edits in changes:
@@ -214,9 +217,10 @@ KNOWN_NAMES = ("unauthorised_run", "params.deletion.continuous_absence",
 _SLOTS = [("rules.yaml", "when: absence_concern\n", "when: "),
           ("rules.yaml", "within: 1 school day", "within: "),
           ("parameters.yaml", "value: 20 school days", "value: "),
-          ("procedures/reasonable-enquiries.yaml", "within: params.enquiries.joint_enquiries_deadline",
-           "within: "),
-          ("procedures/reasonable-enquiries.yaml", "event: pupil_located\n            target: closed",
+          ("procedures/reasonable-enquiries.yaml",
+           "within: params.enquiries.joint_enquiries_deadline", "within: "),
+          ("procedures/reasonable-enquiries.yaml",
+           "event: pupil_located\n            target: closed",
            "event: pupil_located\n            target: closed\n            guard: "),
           ("policy.yaml", "review_cycle: 12 months", "review_cycle: ")]
 
@@ -227,7 +231,8 @@ def _yaml_string(text: str) -> str:
 
 @fuzz(80)
 @given(st.sampled_from(_SLOTS), exprs(max_leaves=12, known=KNOWN_NAMES))
-def test_random_expressions_in_the_bundled_policy(slot: tuple[str, str, str], expr: ast.Expr) -> None:
+def test_random_expressions_in_the_bundled_policy(slot: tuple[str, str, str],
+                                                  expr: ast.Expr) -> None:
     name, old, prefix = slot
     with _temp_dir() as root:
         policy = _copy_policy(root)

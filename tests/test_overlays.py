@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from corpus_support import summary_lines
 
 from cme_policy.build import run_build
 from cme_policy.cli import cli
-from cme_policy.diagnostic_codes import summary_lines
 from cme_policy.diagnostics import Severity
 from cme_policy.driver import CheckResult, check_policy
 from cme_policy.expr import ast
@@ -134,7 +134,8 @@ def test_parameter_role_and_la_profile_overrides(tmp_path: Path) -> None:
     assert param.label == "a stricter local threshold" and param.statutory
     assert param.value.span.path == "local.yaml"  # the value comes from the overlay …
     assert param.span.path == "../base/main.yaml"  # … the parameter is still the base's
-    assert policy.roles[0].holder == "Ms Example" and policy.roles[0].label == "the attendance officer"
+    assert policy.roles[0].holder == "Ms Example"
+    assert policy.roles[0].label == "the attendance officer"
     assert policy.la_profile is not None and policy.la_profile.name == "Example County Council"
     entries = {e.id: e for e in policy.la_profile.entries}
     assert entries["cme_contact"].value == "county CME team" and not entries["cme_contact"].verified
@@ -177,7 +178,7 @@ def test_rule_override_states_transitions_and_clauses(tmp_path: Path) -> None:
         # Local
         2. {#strategy-2} The county's CME team is told before the pupil is removed from roll.
         3. {#local-1} The home is visited on the third day of unexplained absence.
-        """)
+        """)  # noqa: E501
     result = _check(overlay)
     assert result.ok, result.diagnostics
     policy = result.policy
@@ -233,7 +234,7 @@ def test_stricter_values_are_allowed(tmp_path: Path) -> None:
           rules:
             continuous_absence:
               when: (unauthorised_run >= 15 school days and not sickness_suspected) or unauthorised_run >= 30 school days
-        """)
+        """)  # noqa: E501
     assert _check(overlay).ok
 
 
@@ -287,8 +288,8 @@ def test_the_bundled_policy_can_be_extended_without_change(tmp_path: Path) -> No
 # -- strictness from use, on the bundled policy ---------------------------------------------
 def test_lowering_what_the_law_permits_is_weaker_not_stricter(tmp_path: Path) -> None:
     """Ground I permits a deletion after 20 school days (SI 2024/208 reg 9(1)(i)): the
-    parameter is used by the removal guards, so 15 would let a pupil be removed on day 15 -
-    weaker, whatever a `stricter:` label says."""
+    parameter is the law layer's and is used by the removal guards, so 15 would let a pupil
+    be removed on day 15 - sealed, whatever a `stricter:` label says."""
     result = _check(_overlay(tmp_path, """\
         override:
           parameters:
@@ -296,8 +297,8 @@ def test_lowering_what_the_law_permits_is_weaker_not_stricter(tmp_path: Path) ->
               continuous_absence: {value: 15 school days}
         """, extends=ROOT / "policy"))
     [error] = result.errors
-    assert error.code == "O001" and "reg 9(1)(i)" in error.message
-    assert "15 school days is weaker" in error.message and "permits" in error.message
+    assert error.code == "O015" and "reg 9(1)(i)" in error.message
+    assert "permits" in error.message and "may not change it" in error.message
 
 
 def test_beginning_enquiries_earlier_is_stricter(tmp_path: Path) -> None:
@@ -375,8 +376,8 @@ def test_init_scaffolds_an_overlay_that_checks_tests_and_builds(tmp_path: Path) 
     assert all(not e.verified for e in result.policy.la_profile.entries)
     assert run_scenarios(result.policy, out).ok
     assert run_build(result.policy, out, tmp_path / "generated", False, lambda _: None) == 0
-    handbook = (tmp_path / "generated" / "docs" / "handbook.md").read_text("utf-8")
-    assert "Leicester" not in handbook
+    for doc in ("reference.md", "governors-pack.md"):
+        assert "Leicester" not in (tmp_path / "generated" / "docs" / doc).read_text("utf-8")
 
 
 def test_init_refuses_a_non_empty_directory(tmp_path: Path) -> None:
@@ -398,7 +399,8 @@ def _param(policy: object, name: str) -> ast.Expr:
 LAWFUL_EFFECT = {
     "earlier-enquiries": lambda p: _param(p, "params.enquiries.after_continuous_absence")
     == ast.DurationLit(15, ast.Unit.SCHOOL_DAYS)
-    and _param(p, "params.deletion.continuous_absence") == ast.DurationLit(20, ast.Unit.SCHOOL_DAYS),
+    and _param(p, "params.deletion.continuous_absence")
+    == ast.DurationLit(20, ast.Unit.SCHOOL_DAYS),
     "day-3-visit": lambda p: "day_3_home_visit" in {r.id for r in p.rules},
     "referral-after-10-days": lambda p: "local_cme_referral" in {r.id for r in p.rules},
     "shorter-deadlines": lambda p: _param(p, "params.records.ctf_deadline")

@@ -189,6 +189,10 @@ def test_the_bundled_run_flags_only_the_labelled_missed_steps(
         ("ctf_late", "records_transfer", "violated"),
         ("leaver_unknown_removed_unlawfully", "deletion_from_roll", "violated"),
         ("cme_removed_before_la_notified", "reasonable_enquiries", "violated"),
+        # the law's safeguard on every deletion reports both unlawful removals too, whichever
+        # procedure they were recorded in (SI 2024/208 reg 9(1), 13(4)-(5))
+        ("leaver_unknown_removed_unlawfully", "lawful_deletion", "violated"),
+        ("cme_removed_before_la_notified", "lawful_deletion", "violated"),
         # a removal no case permitted changes nothing: both pupils are still on roll and
         # out of education for four weeks, so the CME check is overdue for them
         ("leaver_unknown_removed_unlawfully", "substantial_period", "overdue"),

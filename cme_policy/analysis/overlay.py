@@ -8,9 +8,11 @@ the statute (the `source:` of the parameter, rule or invariant) the overlay woul
 from __future__ import annotations
 
 import re
-from decimal import Decimal
-from typing import Iterable
+from collections.abc import Iterable
 
+from cme_policy.analysis.entailment import entails
+from cme_policy.analysis.entailment import number as _number
+from cme_policy.analysis.entailment import resolve as _resolve
 from cme_policy.analysis.strictness import Use, directions, parameter_uses
 from cme_policy.diagnostics import DiagnosticSink, SourceCache
 from cme_policy.expr import ast
@@ -36,25 +38,6 @@ def _at(overrides: Overrides, kind: str, key: str, field: str, fallback: Span) -
     return entry.value.span if entry is not None else fallback
 
 
-def _number(value: ast.Expr) -> tuple[Decimal, str] | None:
-    """A literal's magnitude and its unit ('' for whole numbers, '%' for percentages)."""
-    if isinstance(value, ast.DurationLit):
-        return Decimal(value.amount), value.unit.value
-    if isinstance(value, ast.IntLit):
-        return Decimal(value.value), ""
-    if isinstance(value, ast.PercentLit):
-        return value.value, "%"
-    return None
-
-
-def _resolve(value: ast.Expr, params: dict[str, m.Parameter]) -> ast.Expr:
-    if isinstance(value, ast.Name) and value.parts[:1] == ("params",):
-        param = params.get(".".join(value.parts))
-        if param is not None:
-            return param.value
-    return value
-
-
 def check_floors(base: m.Policy, merged: m.Policy, removals: list[Removal],
                  sink: DiagnosticSink, overrides: Overrides | None = None) -> None:
     _Floors(base, merged, removals, sink, overrides or {}).run()
@@ -70,6 +53,7 @@ class _Floors:
         self.uses = parameter_uses(base)
 
     def run(self) -> None:
+        self._sealed()
         self._parameters()
         self._rules()
         self._procedures()
@@ -77,11 +61,48 @@ class _Floors:
         self._measures()
         self._guards()
 
+    # -- the law layer -------------------------------------------------------------------
+    def _sealed(self) -> None:
+        """O015: a law-layer parameter that permits a step (a deletion) never changes; one that
+        only sets a duty (a trigger, a deadline) may, and O001 judges the value; O016: no event
+        of the overlay's establishes a fact the law defines."""
+        law = set(self.base.law_files)
+        self.sealed: set[str] = set()
+        for old in self.base.parameters:
+            new = self.params.get(old.qualified)
+            if old.span.path not in law or new is None or new.value == old.value:
+                continue
+            uses = self.uses.get(old.qualified, [])
+            permits = [u for u in uses if u.phrase.startswith("permits")]
+            if uses and not permits:
+                continue  # a duty the law sets (a trigger, a deadline): O001 judges the value
+            uses = permits or uses
+            why = f" (it {uses[0].phrase})" if uses else ""
+            self.sealed.add(old.qualified)
+            self.sink.error("O015", f"{old.qualified} is the law's{_cite(old.source)}{why}: "
+                            "a name must be deleted when a ground holds and not before, so no "
+                            "other value is lawful and an overlay may not change it",
+                            _at(self.overrides, "parameter", f"{old.group}.{old.name}", "value",
+                                new.value.span),
+                            "keep the law's value; to act earlier, add a parameter of the "
+                            "school's own for when it acts")
+        law_facts = {f.id for f in self.base.facts if f.span.path in law}
+        base_events = {e.id: e for e in self.base.events}
+        for event in self.merged.events:
+            before = base_events.get(event.id)
+            for fact, value in event.sets:
+                if fact in law_facts and (before is None or (fact, value) not in before.sets):
+                    self.sink.error("O016", f"event '{event.id}' is made to set '{fact}', a "
+                                    "fact the law layer defines: only the law's own events "
+                                    "establish it", value.span,
+                                    "record the law's event (e.g. la_notified for the deletion "
+                                    "return) instead of giving another event its meaning")
+
     # -- parameters ----------------------------------------------------------------------
     def _parameters(self) -> None:
         for old in self.base.parameters:
             new = self.params.get(old.qualified)
-            if not old.statutory or new is None:
+            if not old.statutory or new is None or old.qualified in self.sealed:
                 continue
             key = f"{old.group}.{old.name}"
             if (new.statutory, new.stricter) != (old.statutory, old.stricter):
@@ -303,25 +324,10 @@ class _Floors:
         return [t.guard for t in edges if t.guard is not None]
 
     def _entails(self, a: ast.Expr, b: ast.Expr) -> bool:
-        """Whether `a` can only hold where `b` does, shown structurally (a threshold moved
-        the harder way counts)."""
-        if a == b:
-            return True
-        if isinstance(b, ast.BoolOp) and b.op == "and":
-            return all(self._entails(a, x) for x in b.operands)
-        if isinstance(a, ast.BoolOp) and a.op == "or":
-            return all(self._entails(x, b) for x in a.operands)
-        if isinstance(a, ast.BoolOp) and a.op == "and" and any(
-                self._entails(x, b) for x in a.operands):
-            return True
-        if isinstance(b, ast.BoolOp) and b.op == "or":
-            return any(self._entails(a, x) for x in b.operands)
-        if isinstance(a, ast.Compare) and isinstance(b, ast.Compare) and a.op == b.op \
-                and a.left == b.left and a.op in (">=", ">", "<=", "<"):
-            harder = "higher" if a.op in (">=", ">") else "lower"
-            return self._weaker(_resolve(b.right, self.base_params),
-                                _resolve(a.right, self.params), harder) is None
-        return False
+        """Whether the overlay's `a` can only hold where the base's `b` does (a threshold
+        moved the harder way counts)."""
+        return entails(a, b, lambda x, y, harder: self._weaker(
+            _resolve(y, self.base_params), _resolve(x, self.params), harder) is None)
 
     # -- procedures ----------------------------------------------------------------------
     def _procedures(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 from cme_policy.diagnostics import DiagnosticSink
 from cme_policy.expr.ast import Name, walk
@@ -81,7 +81,8 @@ class References:
         for entry in self.policy.attendance_codes:
             if categories is None:
                 self.sink.error("N007", "attendance codes need the enum 'attendance_category'",
-                                entry.span, "declare `enums: attendance_category:` with the categories")
+                                entry.span,
+                                "declare `enums: attendance_category:` with the categories")
                 return
             self._ref("N007", "attendance category", entry.category, members,
                       entry.at("category"),
@@ -107,7 +108,8 @@ def check_references(policy: m.Policy, sink: DiagnosticSink) -> None:
 def check_unused(policy: m.Policy, env: Env, sink: DiagnosticSink) -> None:
     """Declared but never used: usually a typo elsewhere, or dead policy."""
     for fact in policy.facts:
-        if fact.id not in env.used and fact.origin != "law" and fact.span != NOWHERE:
+        guarded = {g.fact for g in policy.safeguards}
+        if fact.id not in env.used | guarded and fact.origin != "law" and fact.span != NOWHERE:
             sink.warning("N010", f"fact '{fact.id}' is never used", fact.span,
                          "use it in a rule or guard, or remove it")
     for measure in policy.measures:

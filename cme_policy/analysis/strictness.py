@@ -52,6 +52,11 @@ def parameter_uses(policy: m.Policy) -> dict[str, list[Use]]:
                     uses.setdefault(name, []).append(Use(
                         FLIP[looser], f"permits a step in the guard of {proc.id}.{state.id} "
                         f"--{t.event}--> {t.target}", span))
+    for guard in policy.safeguards:
+        for req in guard.requirements:
+            for name, looser, span in _thresholds(req.when, True):
+                uses.setdefault(name, []).append(Use(
+                    FLIP[looser], f"permits a step in the law's safeguard {guard.id}", span))
     return uses
 
 

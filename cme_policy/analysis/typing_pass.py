@@ -32,8 +32,24 @@ def check_types(policy: m.Policy, env: Env, sink: DiagnosticSink) -> None:
             for transition in state.transitions:
                 if transition.guard is not None:
                     checker.expect(transition.guard, _is_bool, "a condition (true/false)")
+    for safeguard in policy.safeguards:
+        _check_safeguard(policy, safeguard, checker, sink)
     _check_parameters(policy, sink)
     _check_scenario_values(policy, env, checker, sink)
+
+
+def _check_safeguard(policy: m.Policy, safeguard: m.Safeguard, checker: TypeChecker,
+                     sink: DiagnosticSink) -> None:
+    for requirement in safeguard.requirements:
+        checker.expect(requirement.when, _is_bool, "a condition (true/false)")
+    fact = next((f for f in policy.facts if f.id == safeguard.fact), None)
+    if fact is None:
+        sink.error("N001", f"safeguard '{safeguard.id}' guards unknown fact '{safeguard.fact}'",
+                   safeguard.at("fact"), "facts are declared under `facts:`")
+    elif fact.type_name != "bool":
+        sink.error("T001", f"safeguard '{safeguard.id}' guards fact '{fact.id}', which is "
+                   f"{fact.type_name}, not true/false", safeguard.at("fact"),
+                   "a safeguard guards the step that makes a true/false fact true")
 
 
 def _check_parameters(policy: m.Policy, sink: DiagnosticSink) -> None:
@@ -46,7 +62,8 @@ def _check_parameters(policy: m.Policy, sink: DiagnosticSink) -> None:
             sink.error("P002", f"statutory parameter '{param.qualified}' does not say which way is "
                        "stricter, and no use of it does", param.span,
                        "add `stricter: lower` or `stricter: higher`")
-        if param.effective_from and param.effective_to and param.effective_to < param.effective_from:
+        if (param.effective_from and param.effective_to
+                and param.effective_to < param.effective_from):
             sink.error("P003", f"parameter '{param.qualified}' stops being effective before it "
                        "starts", param.span, "effective_to must be on or after effective_from")
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from cme_policy.diagnostics import DiagnosticSink
 from cme_policy.expr import ast
@@ -141,10 +142,13 @@ def build_policy(sources: SourceSet, sink: DiagnosticSink) -> m.Policy | None:
     manifest = _manifest(b, sources.manifest)
     parts: dict[str, list[object]] = {k: [] for k in (
         "roles", "enums", "attendance_codes", "facts", "events", "measures", "parameters",
-        "rules", "procedures", "scenarios", "clause_meta")}
+        "rules", "procedures", "scenarios", "safeguards", "clause_meta")}
+    law_files: list[str] = []
     la_profile: m.LAProfile | None = None
-    for _, node in sources.files:
+    for path, node in sources.files:
         _collect(b, node, parts)
+        if b.flag(node, "law", False):
+            law_files.append(path)
         la = node.get("la_profile")
         if isinstance(la, YMap):
             if la_profile is not None:
@@ -158,7 +162,7 @@ def build_policy(sources: SourceSet, sink: DiagnosticSink) -> m.Policy | None:
     parts["facts"] += [f for f in BUILTIN_FACTS if f.id not in declared]
     sections = {k: tuple(v) for k, v in parts.items() if k != "clause_meta"}
     return m.Policy(manifest=manifest, clauses=clauses, la_profile=la_profile, files=files,
-                    **sections)  # type: ignore[arg-type]
+                    law_files=tuple(law_files), **sections)  # type: ignore[arg-type]
 
 
 def _collect(b: Builder, node: YMap, parts: dict[str, list[object]]) -> None:
@@ -176,7 +180,8 @@ def _collect(b: Builder, node: YMap, parts: dict[str, list[object]]) -> None:
     parts["events"] += b.named(node.get("events"), "event", lambda k, v, s: m.Event(
         k, b.text(v, "label") or k, b.text(v, "role"), b.text(v, "description"),
         _assignments(b, v.get("sets")), s, b.refs(v)))
-    parts["measures"] += b.named(node.get("measures"), "measure", lambda k, v, s: _measure(b, k, v, s))
+    parts["measures"] += b.named(node.get("measures"), "measure",
+                                 lambda k, v, s: _measure(b, k, v, s))
     groups = node.get("parameters")
     if isinstance(groups, YMap):
         for group in groups.entries:
@@ -186,8 +191,27 @@ def _collect(b: Builder, node: YMap, parts: dict[str, list[object]]) -> None:
                                    lambda k, v, s: _procedure(b, k, v, s))
     parts["scenarios"] += b.named(node.get("scenarios"), "scenario",
                                   lambda k, v, s: _scenario(b, k, v, s))
+    parts["safeguards"] += b.named(node.get("safeguards"), "safeguard",
+                                   lambda k, v, s: _safeguard(b, k, v, s))
     parts["clause_meta"] += b.named(node.get("clauses"), "clause entry",
                                     lambda k, v, s: (k, v, s))
+
+
+def _safeguard(b: Builder, key: str, node: YMap, span: Span) -> m.Safeguard:
+    local = Builder(b.sink)  # requirement ids are the safeguard's own
+    requirements = local.named(node.get("requires"), f"requirement of safeguard '{key}'",
+                               lambda k, v, s: _requirement(b, k, v, s))
+    return m.Safeguard(key, b.text(node, "title") or key, b.text(node, "fact") or "",
+                       tuple(requirements), b.texts(node, "clause"), b.text(node, "description"),
+                       span, b.refs(node))
+
+
+def _requirement(b: Builder, key: str, node: YMap, span: Span) -> m.Requirement | None:
+    when = b.expr(node, "when")
+    if when is None:
+        return None
+    return m.Requirement(key, b.text(node, "title") or key, when, b.text(node, "source"), span,
+                         b.refs(node))
 
 
 def _assignments(b: Builder, node: YNode | None) -> tuple[tuple[str, ast.Expr], ...]:

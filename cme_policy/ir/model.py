@@ -146,7 +146,7 @@ class Fact(Located):
     description: str | None = None
     span: Span = _span()
     refs: Refs = _refs()
-    lasts: "str | Expr | None" = None
+    lasts: str | Expr | None = None
     """How long a value an event sets holds: "until_present" (until the pupil next attends)
     or a duration literal; None: until another event sets it."""
 
@@ -249,6 +249,34 @@ class Rule(Located):
     opens: str | None = None
     source: str | None = None
     statutory: bool = False
+    description: str | None = None
+    span: Span = _span()
+    refs: Refs = _refs()
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement(Located):
+    """One condition of a safeguard, with the statute it comes from."""
+
+    id: str
+    title: str
+    when: Expr
+    source: str | None = None
+    span: Span = _span()
+    refs: Refs = _refs()
+
+
+@dataclass(frozen=True, slots=True)
+class Safeguard(Located):
+    """What the law requires whenever an event makes `fact` true (a name deleted from the
+    admission register), whatever the event is called and whichever procedure recorded it:
+    on that day every requirement holds, or the step is unlawful and changes nothing."""
+
+    id: str
+    title: str
+    fact: str
+    requirements: tuple[Requirement, ...]
+    clauses: tuple[str, ...] = ()
     description: str | None = None
     span: Span = _span()
     refs: Refs = _refs()
@@ -383,3 +411,6 @@ class Policy:
     procedures: tuple[Procedure, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
     files: tuple[SourceFile, ...] = ()
+    safeguards: tuple[Safeguard, ...] = ()
+    law_files: tuple[str, ...] = ()
+    """The files of the law layer (`law: true`): what they define no overlay may change."""

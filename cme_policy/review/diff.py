@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, TypeVar
 from cme_policy.analysis.strictness import directions, parameter_uses
 from cme_policy.driver import CheckResult, check_policy
 from cme_policy.expr import ast
-from cme_policy.expr.english import Vocabulary, render
 from cme_policy.expr.printer import to_source
 from cme_policy.ir import model as m
+from cme_policy.ir.english import Vocabulary, render
 from cme_policy.review.kinds import KINDS
 from cme_policy.source.span import Span
 
@@ -149,7 +149,8 @@ def _git(args: list[str], cwd: Path) -> bytes:
         done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=True)
     except (OSError, subprocess.CalledProcessError) as exc:
         err = getattr(exc, "stderr", b"") or b""
-        raise DiffError(f"git {' '.join(args)}: {err.decode(errors='replace').strip() or exc}")
+        reason = err.decode(errors="replace").strip() or exc
+        raise DiffError(f"git {' '.join(args)}: {reason}") from exc
     return done.stdout
 
 
@@ -157,7 +158,8 @@ def _git(args: list[str], cwd: Path) -> bytes:
 
 def diff_policies(old: Side, new: Side, run_scenarios: bool = True) -> DiffReport:
     changes = [*_manifest(old, new), *_parameters(old, new), *_measures(old, new),
-               *_events(old, new), *_rules(old, new), *_procedures(old, new),
+               *_events(old, new), *_safeguards(old, new), *_rules(old, new),
+               *_procedures(old, new),
                *_clauses(old, new), *_roles(old, new), *_la_profile(old, new)]
     deltas: list[ScenarioDelta] = []
     compared = 0
@@ -255,6 +257,8 @@ def _law_terms(side: Side) -> set[str]:
     names = {n for r in side.policy.rules if r.statutory for n in ast.referenced_names(r.when)}
     names |= {n for p in side.policy.procedures for s in p.states for t in s.transitions
               for n in ast.referenced_names(t.guard)}
+    names |= {n for g in side.policy.safeguards for r in g.requirements
+              for n in ast.referenced_names(r.when)}
     return names
 
 
@@ -278,6 +282,27 @@ def _measures(old: Side, new: Side) -> Iterator[Change]:
             yield _change("MEASURE_CHANGED", key, f"{b.label}: {_measure_text(a)} → "
                           f"{_measure_text(b)}{note}", old, new, a.span, b.span,
                           weakens=key in law, touches=touches)
+
+
+def _safeguards(old: Side, new: Side) -> Iterator[Change]:
+    """The law's safeguards: one removed, or a requirement removed or reworded, may let an
+    unlawful step through; a requirement added only makes steps harder to take."""
+    for key, a, b in _pair(old.policy.safeguards, new.policy.safeguards, lambda g: g.id):
+        if a is None and b is not None:
+            yield _change("SAFEGUARD_ADDED", key, b.title, old, new, None, b.span)
+        elif b is None and a is not None:
+            yield _change("SAFEGUARD_REMOVED", key, a.title, old, new, a.span, None)
+        elif a is not None and b is not None:
+            before = {r.id: (a.fact, to_source(r.when)) for r in a.requirements}
+            after = {r.id: (b.fact, to_source(r.when)) for r in b.requirements}
+            if before == after:
+                continue
+            lost = [r for r in before if before[r] != after.get(r)]
+            details = [f"{r}: {before[r][1]} → {after[r][1] if r in after else '(removed)'}"
+                       for r in lost] + [f"{r}: (new) {after[r][1]}" for r in after
+                                          if r not in before]
+            yield _change("SAFEGUARD_CHANGED", key, b.title, old, new, a.span, b.span,
+                          weakens=bool(lost), details=details)
 
 
 def _events(old: Side, new: Side) -> Iterator[Change]:
@@ -310,7 +335,8 @@ def _lasts(lasts: str | ast.Expr | None) -> str:
 
 def _param_users(key: str, side: Side) -> set[str]:
     users = {f"rule:{r.id}" for r in side.policy.rules
-             if key in ast.referenced_names(r.when) | {n for o in r.then for n in ast.referenced_names(o.within)}}
+             if key in (ast.referenced_names(r.when)
+                        | {n for o in r.then for n in ast.referenced_names(o.within)})}
     for proc in side.policy.procedures:
         for state in proc.states:
             used = ast.referenced_names(state.deadline.within if state.deadline else None)

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from cme_policy.expr import ast
-from cme_policy.expr.english import Vocabulary, render
 from cme_policy.analysis.strictness import directions, parameter_uses
+from cme_policy.expr import ast
 from cme_policy.expr.printer import to_source
 from cme_policy.ir import model as m
+from cme_policy.ir.english import Vocabulary, render
 from cme_policy.runtime.results import PupilResult
 
 
@@ -20,14 +20,15 @@ class UnknownId(Exception):
     def __init__(self, wanted: str, suggestions: list[str]) -> None:
         hint = f"; did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions \
             else ""
-        super().__init__(f"no rule, procedure, state, parameter, role, clause, measure or fact "
+        super().__init__(f"no rule, procedure, state, parameter, role, clause, measure, fact "
+                         "or safeguard "
                          f"is called '{wanted}'{hint}")
         self.suggestions = suggestions
 
 
 @dataclass(frozen=True)
 class Target:
-    kind: str  # rule | procedure | state | parameter | role | clause | measure | fact
+    kind: str  # rule | procedure | state | parameter | role | clause | measure | fact | safeguard
     id: str
     node: object
     procedure: m.Procedure | None = None
@@ -50,6 +51,8 @@ def _ids(policy: m.Policy) -> Iterator[Target]:
         yield Target("measure", measure.id, measure)
     for fact in policy.facts:
         yield Target("fact", fact.id, fact)
+    for guard in policy.safeguards:
+        yield Target("safeguard", guard.id, guard)
 
 
 def resolve(policy: m.Policy, wanted: str) -> Target:
@@ -127,7 +130,8 @@ class Explainer:
 
     def _users(self, name: str) -> list[str]:
         out = [f"  rule {r.id}: {r.title}" for r in self.policy.rules
-               if name in ast.referenced_names(r.when) | {n for o in r.then for n in ast.referenced_names(o.within)}]
+               if name in (ast.referenced_names(r.when)
+                           | {n for o in r.then for n in ast.referenced_names(o.within)})]
         for proc in self.policy.procedures:
             for state in proc.states:
                 used = ast.referenced_names(state.deadline.within if state.deadline else None)
@@ -140,6 +144,10 @@ class Explainer:
         for event in self.policy.events:
             if any(fact == name for fact, _ in event.sets):
                 out.append(f"  event {event.id}: sets it")
+        for guard in self.policy.safeguards:
+            if guard.fact == name or any(name in ast.referenced_names(r.when)
+                                         for r in guard.requirements):
+                out.append(f"  safeguard {guard.id}: {guard.title}")
         return out
 
     # -- kinds --------------------------------------------------------------------------
@@ -298,6 +306,24 @@ class Explainer:
             lines.insert(2, " ".join(x.description.split()))
         if x.span == m.NOWHERE:  # built in: every policy has it without declaring it
             lines[-1] = "defined at: built in (every policy has it)"
+        return lines
+
+    def explain_safeguard(self, t: Target) -> list[str]:
+        g = t.node
+        assert isinstance(g, m.Safeguard)
+        steps = sorted(e.id for e in self.policy.events
+                       if any(f == g.fact and to_source(v) == "true" for f, v in e.sets))
+        lines = [f"safeguard {g.id} (the law layer): {g.title}",
+                 "checked on the day any event makes it true that "
+                 f"{self._english(ast.Name((g.fact,)))}"
+                 f" (events: {', '.join(steps) or 'none'}), whichever procedure records it:"]
+        for r in g.requirements:
+            lines.append(f"  requires ({r.id}) {r.title}: {self._english(r.when)}"
+                         f" — {r.source or 'no source'}")
+        if g.description:
+            lines.append(" ".join(g.description.split()))
+        lines += self._clause_lines(g.clauses)
+        lines.append(self._where(g.span))
         return lines
 
     def _value(self, name: str, head: str, what: str, span: object) -> list[str]:

@@ -35,6 +35,13 @@ _KINDS = (
     Kind("EVENT_EFFECT_CHANGED", "What an event makes true (its `sets:`) changed, so every "
          "rule and guard reading those facts means something else."),
     Kind("FACT_SCOPE_CHANGED", "How long a fact an event sets holds (`lasts:`) changed."),
+    # the law's safeguards
+    Kind("SAFEGUARD_ADDED", "A safeguard of the law layer was added: a step it guards is "
+         "checked against the law whichever event records it."),
+    Kind("SAFEGUARD_REMOVED", "A safeguard of the law layer was removed, so an unlawful step "
+         "(a deletion with no ground) is no longer reported.", True),
+    Kind("SAFEGUARD_CHANGED", "A safeguard's requirements changed; it weakens a duty when a "
+         "requirement was removed or reworded (one only added makes steps harder to take)."),
     # rules
     Kind("RULE_ADDED", "A rule was added."),
     Kind("RULE_REMOVED", "A rule was removed, so the duty it raised is no longer raised.", True),

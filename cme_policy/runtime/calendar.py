@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import MappingProxyType
 
-
 __all__ = [
     "AcademicYear",
     "CalendarError",
@@ -434,6 +433,12 @@ class SchoolCalendar:
             i = self._at(bisect.bisect_left(self._days, d), d, "on or after")
             self._require_span(d, self._days[i])
         return i
+
+    def school_days_on_or_before(self, d: date) -> int:
+        """How many school days fall on or before d, a date the calendar covers: a count
+        backwards, so a gap between academic years after d does not matter."""
+        self._year_index(d)
+        return bisect.bisect_right(self._days, d)
 
     def school_day_at(self, index: int) -> date:
         """The school day with a given ordinal, the inverse of `school_day_index`."""

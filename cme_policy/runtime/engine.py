@@ -17,8 +17,18 @@ from cme_policy.runtime.calendar import CalendarError, SchoolCalendar
 from cme_policy.runtime.facts import FactScope, facts_on
 from cme_policy.runtime.marks import CodeSet, PupilMarks
 from cme_policy.runtime.pupil import CaseEvent, Pupil
-from cme_policy.runtime.results import (DONE, DUE, OVERDUE, Action, CaseOutcome, PupilResult,
-                                        RuleOutcome, Step, Violation, late_violation)
+from cme_policy.runtime.results import (
+    DONE,
+    DUE,
+    OVERDUE,
+    Action,
+    CaseOutcome,
+    PupilResult,
+    RuleOutcome,
+    Step,
+    Violation,
+    late_violation,
+)
 
 __all__ = [
     "NO_SINCE", "Ctx", "InvariantSpec", "PolicySpec", "ProcedureSpec", "StateSpec",
@@ -243,7 +253,7 @@ class _DayCount:
             elif d > calendar.last_school_day:
                 n = calendar.school_day_count
             else:
-                n = calendar.school_day_index(d)
+                n = calendar.school_days_on_or_before(d)
             self.memo[d] = n
         return n
 
@@ -260,8 +270,10 @@ class _DaysBefore(_DayCount):
         if n is None:
             if d > calendar.last_school_day and not calendar.is_school_day(d):
                 n = calendar.school_day_count
-            else:
+            elif calendar.is_school_day(d):
                 n = calendar.school_day_index(d)
+            else:  # a holiday: counted backwards, even just before a gap between years
+                n = calendar.school_days_on_or_before(d)
             self.memo[d] = n
         return n
 
@@ -318,6 +330,17 @@ class ProcedureSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SafeguardSpec:
+    """What the law requires on the day an event makes `fact` true, whatever the event."""
+
+    id: str
+    fact: str
+    clauses: tuple[str, ...]
+    requires: tuple[tuple[str, str, str, Guard], ...]
+    """(requirement id, what must hold in words, its statute, the condition)."""
+
+
+@dataclass(frozen=True, slots=True)
 class PolicySpec:
     rules: tuple[tuple[str, Callable[[Ctx], RuleOutcome], str | None], ...]
     procedures: tuple[ProcedureSpec, ...]
@@ -328,6 +351,9 @@ class PolicySpec:
     """The codes in which a pupil attends (for `until_present`)."""
     early: tuple[int, str] | None = None
     """How long before a duty arises an action still counts as doing it."""
+    safeguards: tuple[SafeguardSpec, ...] = ()
+    guarded: Mapping[str, tuple[SafeguardSpec, ...]] = field(init=False)
+    """Event -> the safeguards of the facts it makes true (worked out once)."""
     openers: Mapping[str, tuple[int, ...]] = field(init=False)
     """Procedure id -> positions in `rules` of the rules that open it (worked out once)."""
     opening: tuple[int, ...] = field(init=False)
@@ -341,6 +367,9 @@ class PolicySpec:
     case took was not permitted, and changes no fact."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "guarded", {
+            event: found for event, sets in self.event_sets.items()
+            if (found := tuple(g for g in self.safeguards if (g.fact, True) in sets))})
         object.__setattr__(self, "openers", {
             proc.id: tuple(i for i, (_, _, opens) in enumerate(self.rules) if opens == proc.id)
             for proc in self.procedures})
@@ -390,7 +419,8 @@ class _Pupil:
     def __init__(self, spec: PolicySpec, pupil: Pupil, marks: PupilMarks,
                  calendar: SchoolCalendar, log: Sequence[CaseEvent],
                  inert: frozenset[int] = frozenset()) -> None:
-        self.spec, self.pupil, self.marks, self.calendar, self.log = spec, pupil, marks, calendar, log
+        self.spec, self.pupil, self.marks = spec, pupil, marks
+        self.calendar, self.log = calendar, log
         self.facts_log = [e for i, e in enumerate(log) if i not in inert] if inert else log
         """The log as facts see it: an event a procedure refused changes no fact."""
         self.cache: dict[date, Ctx] = {}
@@ -462,7 +492,36 @@ def _evaluate_once(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, calendar: 
         refusals.append((proc.id, replay.refused))
     violations = _log_violations(spec, log, taken, refusals, as_of) if log else ()
     unlawful |= {i for i, e in enumerate(log) if e.event in spec.permissioned and e.date <= as_of}
-    return PupilResult(pupil.upn, as_of, rules, tuple(cases), violations), unlawful - taken
+    unlawful -= taken
+    if spec.guarded and log:
+        against_law = _safeguard_violations(spec, p, log, as_of)
+        if against_law:
+            unlawful |= against_law.keys()
+            violations = tuple(sorted(
+                list(violations) + [v for i in sorted(against_law) for v in against_law[i]],
+                key=lambda v: (v.date, v.procedure, v.kind)))
+    return PupilResult(pupil.upn, as_of, rules, tuple(cases), violations), unlawful
+
+
+def _safeguard_violations(spec: PolicySpec, p: _Pupil, log: Sequence[CaseEvent],
+                          as_of: date) -> dict[int, list[Violation]]:
+    """Each logged event that makes a safeguarded fact true (a name deleted), whichever
+    procedure took it or none, against the law's requirements on its day."""
+    out: dict[int, list[Violation]] = {}
+    for i, event in enumerate(log):
+        guards = spec.guarded.get(event.event)
+        if not guards or event.date > as_of:
+            continue
+        ctx = p.at(event.date)
+        for guard in guards:
+            for req_id, title, source, holds in guard.requires:
+                if not holds(ctx):
+                    out.setdefault(i, []).append(Violation(
+                        guard.id, "unlawful", event.date,
+                        f"'{event.event}' recorded on {event.date.isoformat()} was not lawful: "
+                        f"the law requires that {title} ({source}), and that did not hold",
+                        req_id, event.event, guard.clauses, "law"))
+    return out
 
 
 def _checkpoints(now: Ctx, log: Sequence[CaseEvent]) -> list[date]:

@@ -32,14 +32,16 @@ class Violation:
     """Something the case log shows was done wrongly or not at all."""
 
     procedure: str
-    kind: str  # illegal_event | no_open_case | deadline_missed | invariant | late
+    kind: str  # illegal_event | no_open_case | deadline_missed | invariant | late | unlawful
     date: dt.date
     message: str
     state: str | None = None
     event: str | None = None
     clauses: tuple[str, ...] = ()
     source: str = "procedure"
-    """Where it comes from: a procedure case, or a rule (its statutory action done late)."""
+    """Where it comes from: a procedure case, a rule (its statutory action done late), or
+    the law (a safeguard: `procedure` is then the safeguard's id, `state` the requirement
+    that failed)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence, cast
+from typing import cast
 
-from cme_policy.expr.english import Vocabulary, render
 from cme_policy.interpret.interpreter import Interpreter
-from cme_policy.interpret.world import code_table, fact_value
 from cme_policy.ir import model as m
+from cme_policy.ir.english import Vocabulary, render
+from cme_policy.ir.tables import code_table
+from cme_policy.ir.values import fact_value
 from cme_policy.runtime.calendar import CalendarError, SchoolCalendar
 from cme_policy.runtime.calendar_file import load_calendar
 from cme_policy.runtime.marks import CodeTable, MarkError, PupilMarks
@@ -29,10 +31,11 @@ from cme_policy.scenarios.coverage import Coverage
 from cme_policy.source.span import Span
 
 ACTION_KEYS = ("rule", "procedure", "action", "role", "due", "status", "state")
-VIOLATION_KEYS = ("procedure", "rule", "kind", "event", "state", "date", "message")
+VIOLATION_KEYS = ("procedure", "rule", "law", "kind", "event", "state", "date", "message")
 EXPECT_KEYS = ("actions", "violations", "states", "fires", "not_fires", "nothing")
 STATUSES = (DUE, OVERDUE, DONE, VIOLATED)
-VIOLATION_KINDS = ("illegal_event", "no_open_case", "deadline_missed", "invariant", "late")
+VIOLATION_KINDS = ("illegal_event", "no_open_case", "deadline_missed", "invariant", "late",
+                   "unlawful")
 NONE = "none"
 
 Item = dict[str, str]
@@ -136,7 +139,7 @@ class ScenarioError(Exception):
 def run_scenarios(policy: m.Policy, root: Path) -> ScenarioReport:
     """Run every scenario of a checked policy; `root` is the policy directory (calendars are
     found relative to it). Never raises for a bad scenario: it becomes a failed result."""
-    runner = _Runner(policy, root)
+    runner = Runner(policy, root)
     coverage = Coverage.of(policy)
     results: list[ScenarioResult] = []
     for scenario in policy.scenarios:
@@ -147,7 +150,9 @@ def run_scenarios(policy: m.Policy, root: Path) -> ScenarioReport:
     return ScenarioReport(tuple(results), coverage)
 
 
-class _Runner:
+class Runner:
+    """Runs scenarios (or pupils built like them) through the reference interpreter."""
+
     def __init__(self, policy: m.Policy, root: Path) -> None:
         self.policy, self.root = policy, root
         self.table: CodeTable | None = None
@@ -160,7 +165,7 @@ class _Runner:
             written = self._written(scenario)
             _validate(self.policy, scenario, written)
             calendar_path, calendar = self._calendar(scenario)
-            result = self._evaluate(scenario, calendar_path, calendar)
+            result = self.evaluate(scenario, calendar_path, calendar)
             failures = _Comparison(self.policy, scenario, written, result,
                                    self._vocabulary()).run()
         except ScenarioError as exc:
@@ -206,8 +211,8 @@ class _Runner:
                 return None
         return self.vocab
 
-    def _evaluate(self, scenario: m.Scenario, path: Path,
-                  calendar: SchoolCalendar) -> PupilResult:
+    def evaluate(self, scenario: m.Scenario, path: Path, calendar: SchoolCalendar,
+                  cases_only: bool = False) -> PupilResult:
         if not calendar.covers(scenario.as_of):
             raise ScenarioError(
                 f"as_of {scenario.as_of} is outside every academic year of the calendar "
@@ -224,13 +229,14 @@ class _Runner:
         events = [CaseEvent(e.date, e.event, e.role) for e in scenario.events]
         interpreter = self._interpreter(path, calendar)
         try:
-            return interpreter.evaluate(Pupil(scenario.id, facts), marks, events, scenario.as_of)
+            return interpreter.evaluate(Pupil(scenario.id, facts), marks, events, scenario.as_of,
+                                        cases_only)
         except (CalendarError, MarkError) as exc:
             raise ScenarioError(f"the scenario cannot be evaluated: {_message(exc)}",
                                 scenario.span, getattr(exc, "hint", None)) from exc
 
     # -- which expectation keys were written ------------------------------------------------
-    def _written(self, scenario: m.Scenario) -> "_Written":
+    def _written(self, scenario: m.Scenario) -> _Written:
         """The expectation as written: which keys are present and where each item is."""
         return _Written.from_ir(scenario.expect)
 
@@ -242,7 +248,7 @@ class _Written:
     state_spans: dict[str, Span | None] = field(default_factory=dict)
 
     @staticmethod
-    def from_ir(expect: m.Expectation) -> "_Written":
+    def from_ir(expect: m.Expectation) -> _Written:
         out = _Written({k: expect.at(k) for k in expect.written})
         for key in ("actions", "violations", "fires", "not_fires"):
             count = sum(1 for ref in expect.refs.names if ref.startswith(f"{key}#"))
@@ -344,11 +350,14 @@ def _validate(policy: m.Policy, scenario: m.Scenario, written: _Written) -> None
         span = written.item_span("violations", i, where)
         _check_item(item, VIOLATION_KEYS, "expected violation", span)
         values = dict(item)
-        if "rule" in values and "procedure" in values:
-            raise ScenarioError("an expected violation comes from a rule or from a procedure, "
-                                "not both", span, "keep `rule:` (a late action) or `procedure:`")
+        if sum(k in values for k in ("rule", "procedure", "law")) > 1:
+            raise ScenarioError("an expected violation comes from a rule, a procedure or the "
+                                "law, not two of them", span,
+                                "keep one of `rule:` (a late action), `procedure:` or `law:`")
         if "rule" in values:
             _known(values["rule"], rules, "rule", span)
+        if "law" in values:
+            _known(values["law"], {g.id for g in policy.safeguards}, "safeguard", span)
         if "procedure" in values:
             _known(values["procedure"], set(procs), "procedure", span)
             if "state" in values:
@@ -398,8 +407,8 @@ def _date(text: str, key: str, span: Span) -> None:
     try:
         dt.date.fromisoformat(text)
     except ValueError:
-        raise ScenarioError(f"`{key}: {text}` is not a date", span,
-                            "write dates as YYYY-MM-DD" + (", or `none`" if key == "due" else ""))
+        hint = "write dates as YYYY-MM-DD" + (", or `none`" if key == "due" else "")
+        raise ScenarioError(f"`{key}: {text}` is not a date", span, hint) from None
 
 
 # -- comparing --------------------------------------------------------------------------
@@ -472,7 +481,7 @@ def _project(item: Item, keys: Sequence[str]) -> Item:
     return {k: item[k] for k in keys if k in item}
 
 
-IDENTITY_KEYS = frozenset({"rule", "procedure", "state", "kind", "event"})
+IDENTITY_KEYS = frozenset({"rule", "procedure", "law", "state", "kind", "event"})
 
 
 def _similar(a: Mapping[str, str], b: Mapping[str, str]) -> int:
@@ -504,7 +513,7 @@ def list_diff(expected: Sequence[Item], actual: Sequence[Item], keys: Sequence[s
             near[i] = best
             free_actual.remove(best)
     union = [k for k in keys if any(k in e for e in expected)]
-    source = ("rule", "procedure")  # where an actual item comes from is never hidden
+    source = ("rule", "procedure", "law")  # where an actual item comes from is never hidden
     lines = ["--- expected", "+++ actual"]
     for i, item in enumerate(expected):
         if i in matched:

@@ -144,6 +144,15 @@ def _with(node: YMap, key: str, value: YNode | None) -> YMap:
     return YMap(tuple(entries), node.span)
 
 
+def _open_keys(kind: str, over: YMap) -> bool:
+    """The only changes an overlay may make to an item of the law layer: a parameter's value
+    (judged by its uses: a deadline may be shortened, O001/O015) and its source, and the role
+    that records one of the law's events."""
+    keys = {e.key for e in over.entries}
+    allowed = {"parameter": {"value", "source"}, "event": {"role"}}.get(kind, set())
+    return bool(keys) and keys <= allowed
+
+
 def _flag(node: YMap, key: str) -> bool:
     value = node.get(key)
     return isinstance(value, YScalar) and value.value.lower() == "true"
@@ -163,6 +172,13 @@ class _Merger:
                                               for p, n in base.files]
 
     def merge(self) -> SourceSet:
+        for path, node in self.overlay.files:
+            if _flag(node, "law"):
+                law = node.get("law")
+                self.sink.error("O015", f"{path} says `law: true`, but the law layer is the "
+                                "base policy's: an overlay adds the school's practice, never law",
+                                law.span if law is not None else node.span,
+                                "remove `law: true`; what the statute says lives in the base")
         replaced = self._replaced_clauses()
         for _, node in self.overlay.files:
             override = node.get("override")
@@ -173,6 +189,7 @@ class _Merger:
         out.text_clauses = self._text(replaced)
         out.text_path = self.overlay.text_path or self.base.text_path
         out.hashes = {**self.base.hashes, **self.overlay.hashes}
+        out.roots = list(dict.fromkeys(self.overlay.roots + self.base.roots))  # L014
         return out
 
     # -- manifest and text -------------------------------------------------------------------
@@ -268,6 +285,15 @@ class _Merger:
             return
         index, node = found
         kind_name = "parameter" if path[0] == "parameters" else path[0][:-1]
+        if _flag(node, "law") and not _open_keys(kind_name, item.value):
+            self.sink.error("O015", f"{what} is defined by the law layer "
+                            f"({self.files[index][0]}), which an overlay may use but not "
+                            "override or remove", item.key_span,
+                            "add the school's practice as its own item (a rule, a parameter, an "
+                            "event) beside the law's; a deadline the law sets may only be "
+                            "shortened (`value:`), and who records a law's event changed "
+                            "(`role:`)")
+            return
         self.overrides[(kind_name, ".".join(path[1:] + (item.key,)))] = item.value
         section = node
         chain: list[YMap] = [node]

@@ -10,7 +10,6 @@ import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Union
 
 from cme_policy.diagnostics import DiagnosticSink
 from cme_policy.source.span import Span
@@ -31,7 +30,7 @@ class Scalar:
 
 @dataclass(frozen=True)
 class Field:
-    schema: "Schema"
+    schema: Schema
     required: bool = False
     doc: str = ""
 
@@ -55,14 +54,14 @@ class Obj:
 class Named:
     """A mapping whose keys are names the policy author chooses (rule ids, role ids …)."""
 
-    value: "Schema"
+    value: Schema
     key_kind: str = "identifier"
     doc: str = ""
 
 
 @dataclass(frozen=True)
 class ListOf:
-    item: "Schema"
+    item: Schema
     doc: str = ""
 
 
@@ -73,7 +72,7 @@ class OneOrMany:
     item: Scalar
 
 
-Schema = Union[Scalar, Obj, Named, ListOf, OneOrMany]
+Schema = Scalar | Obj | Named | ListOf | OneOrMany
 
 TEXT = Scalar("string")
 BOOLEAN = Scalar("bool")
@@ -229,6 +228,18 @@ PROCEDURE = Obj("procedure", {
     "invariants": _f(Named(INVARIANT)),
     "description": _f(TEXT),
 })
+REQUIREMENT = Obj("safeguard requirement", {
+    "title": _req(TEXT, "what must hold, in words"),
+    "when": _req(EXPR, "the condition, on the day of the step"),
+    "source": _req(TEXT, "the statute"),
+})
+SAFEGUARD = Obj("safeguard", {
+    "title": _req(TEXT),
+    "fact": _req(REF, "the fact whose becoming true is the guarded step (e.g. name_deleted)"),
+    "clause": _f(CLAUSES),
+    "requires": _req(Named(REQUIREMENT), "requirement id → condition and statute"),
+    "description": _f(TEXT),
+})
 SCENARIO_EVENT = Obj("scenario event", {
     "date": _req(DATE_S), "event": _req(REF), "role": _f(REF),
 })
@@ -247,7 +258,9 @@ EXPECTED_ACTION = Obj("expected action", {
 })
 EXPECTED_VIOLATION = Obj("expected violation", {
     "procedure": _f(REF), "rule": _f(REF, "a rule whose statutory action was done late"),
-    "kind": _f(REF, "illegal_event, no_open_case, deadline_missed, invariant or late"),
+    "law": _f(REF, "a safeguard of the law layer that a step broke"),
+    "kind": _f(REF, "illegal_event, no_open_case, deadline_missed, invariant, late or "
+                    "unlawful"),
     "event": _f(REF), "state": _f(REF), "date": _f(DATE_S),
     "message": _f(TEXT, "the violation's words, exactly (e.g. how many school days late)"),
 })
@@ -273,6 +286,10 @@ SCENARIO = Obj("scenario", {
 
 SECTIONS: dict[str, Field] = {
     "include": _f(ListOf(TEXT), "more policy files, relative to this one"),
+    "law": _f(BOOLEAN, "true: this file is the law layer; an overlay may use what it defines "
+                       "but not override, remove or redefine it"),
+    "safeguards": _f(Named(SAFEGUARD), "what the law requires of a step, whichever event "
+                                      "records it"),
     "clauses": _f(Named(CLAUSE, key_kind="clause-id"), "metadata about clauses of the text"),
     "roles": _f(Named(ROLE)),
     "enums": _f(Named(ENUM)),

@@ -113,7 +113,7 @@ def _bundled_pair(tmp_path: Path, file: str, old: str, new: str) -> tuple[Path, 
 def test_lowering_a_deletion_permission_weakens_by_its_use(tmp_path: Path) -> None:
     """params.deletion.continuous_absence permits a removal (its guards): 20 -> 15 lets a
     pupil be removed sooner, a weakening, though a trigger at 15 would be stricter."""
-    before, after = _bundled_pair(tmp_path, "parameters.yaml",
+    before, after = _bundled_pair(tmp_path, "law/deletion.yaml",
                                   "    continuous_absence:\n      value: 20 school days",
                                   "    continuous_absence:\n      value: 15 school days")
     report = diff_policies(load_side(before, "old"), load_side(after, "new"), False)
@@ -124,7 +124,7 @@ def test_lowering_a_deletion_permission_weakens_by_its_use(tmp_path: Path) -> No
 
 def test_redefining_the_law_s_own_measure_weakens(tmp_path: Path) -> None:
     """Ground I's run of G, N or O narrowed to N: diff sees it, and it weakens a duty."""
-    before, after = _bundled_pair(tmp_path, "vocabulary.yaml",
+    before, after = _bundled_pair(tmp_path, "law/deletion.yaml",
                                   "    kind: consecutive_school_days\n    codes: [G, N, O]",
                                   "    kind: consecutive_school_days\n    codes: [N]")
     report = diff_policies(load_side(before, "old"), load_side(after, "new"), False)

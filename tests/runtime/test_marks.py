@@ -27,7 +27,7 @@ CALENDAR = load_calendar(Path(__file__).parent / "fixtures" / "leicester-2025-26
 
 def policy_codes() -> dict[str, Any]:
     """The policy's own vocabulary of codes: the tests never hard-code the national list."""
-    with open(ROOT / "policy" / "attendance-codes.yaml", encoding="utf-8") as handle:
+    with open(ROOT / "policy" / "law" / "attendance-codes.yaml", encoding="utf-8") as handle:
         codes: dict[str, Any] = yaml.safe_load(handle)["attendance_codes"]
     return codes
 
@@ -138,7 +138,8 @@ def test_sessions_land_at_2i_and_2i_plus_1() -> None:
 
 def test_the_same_mark_twice_is_harmless() -> None:
     row = (d("2025-09-03"), "AM", "N")
-    assert PupilMarks.from_sessions(CALENDAR, TABLE, [row, row]).code_at(d("2025-09-03"), "AM") == "N"
+    marks = PupilMarks.from_sessions(CALENDAR, TABLE, [row, row])
+    assert marks.code_at(d("2025-09-03"), "AM") == "N"
 
 
 def test_a_mark_on_a_saturday_names_the_date_session_and_reason() -> None:
@@ -189,7 +190,8 @@ def test_a_mark_string_must_fit_the_calendar_and_the_table() -> None:
 
 
 rows = st.lists(
-    st.tuples(st.sampled_from(SCHOOL_DAYS), st.sampled_from(["AM", "PM"]), st.sampled_from(list(CODES))),
+    st.tuples(st.sampled_from(SCHOOL_DAYS), st.sampled_from(["AM", "PM"]),
+              st.sampled_from(list(CODES))),
     max_size=60,
     unique_by=lambda r: (r[0], r[1]),
 )

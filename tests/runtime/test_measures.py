@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CALENDAR = load_calendar(Path(__file__).parent / "fixtures" / "leicester-2025-26.yaml")
 # two academic years (2025-26, 2026-27) with INSET days and closures: docs/calendar.md
 TWO_YEARS = load_calendar(Path(__file__).parent / "fixtures" / "example-2025-27.yaml")
-with open(ROOT / "policy" / "attendance-codes.yaml", encoding="utf-8") as _handle:
+with open(ROOT / "policy" / "law" / "attendance-codes.yaml", encoding="utf-8") as _handle:
     CODES: dict[str, Any] = yaml.safe_load(_handle)["attendance_codes"]
 TABLE = CodeTable.from_entries((c, v["category"], v["possible"]) for c, v in CODES.items())
 SCHOOL_DAYS = list(CALENDAR.school_days(CALENDAR.first_school_day, CALENDAR.last_school_day))
@@ -184,16 +184,13 @@ def test_non_possible_sessions_are_left_out_of_the_denominator() -> None:
     marks = compact("2025-09-03", "NN ## [Y1][Y1] [Y7]D " + days("/\\", 6))
     as_of = school_day(10)
     # 2 N of 20 sessions, 6 of which are not possible: 2 / 14
-    assert m.share_of_possible_sessions(marks, CALENDAR, ["N"], as_of, d("2025-09-01")) == Fraction(
-        200, 14
-    )
+    assert m.share_of_possible_sessions(
+        marks, CALENDAR, ["N"], as_of, d("2025-09-01")) == Fraction(200, 14)
     # a non-possible code in the set never counts towards the share either
-    assert m.share_of_possible_sessions(marks, CALENDAR, ["N", "#"], as_of, d("2025-09-01")) == Fraction(
-        200, 14
-    )
-    assert m.share_of_possible_sessions(marks, CALENDAR, PRESENT, as_of, d("2025-09-01")) == Fraction(
-        1200, 14
-    )
+    assert m.share_of_possible_sessions(
+        marks, CALENDAR, ["N", "#"], as_of, d("2025-09-01")) == Fraction(200, 14)
+    assert m.share_of_possible_sessions(
+        marks, CALENDAR, PRESENT, as_of, d("2025-09-01")) == Fraction(1200, 14)
 
 
 def test_share_with_no_possible_sessions_is_zero() -> None:
@@ -205,9 +202,8 @@ def test_share_with_no_possible_sessions_is_zero() -> None:
 def test_share_counts_only_from_since() -> None:
     marks = compact("2025-09-03", days("NN", 5) + " " + days("/\\", 5))
     assert m.share_of_possible_sessions(marks, CALENDAR, ["N"], school_day(10), school_day(6)) == 0
-    assert m.share_of_possible_sessions(marks, CALENDAR, ["N"], school_day(10), school_day(5)) == Fraction(
-        100, 6
-    )
+    assert m.share_of_possible_sessions(
+        marks, CALENDAR, ["N"], school_day(10), school_day(5)) == Fraction(100, 6)
 
 
 # --------------------------------------------------------------------------------------
@@ -226,7 +222,8 @@ def test_windowed_counts() -> None:
     assert m.count_school_days(marks, CALENDAR, unauthorised, as_of, 7) == 4
     assert m.count_school_days(marks, CALENDAR, unauthorised, as_of, 4) == 2
     assert m.count_sessions_onset(marks, CALENDAR, unauthorised, as_of, 7, ">=", 6) == as_of
-    assert m.count_school_days_onset(marks, CALENDAR, unauthorised, as_of, 7, ">=", 3) == school_day(4)
+    assert m.count_school_days_onset(
+        marks, CALENDAR, unauthorised, as_of, 7, ">=", 3) == school_day(4)
 
 
 def test_counts_since_a_date() -> None:
@@ -528,7 +525,9 @@ def naive_share(model: Model, codes: list[str], as_of: date,
                 since: date) -> Fraction:
     sessions = [model.get((x, s)) for x in upto(as_of) if x >= since for s in ("AM", "PM")]
     possible = [c for c in sessions if c is not None and TABLE.possible(c)]
-    return Fraction(100 * sum(c in codes for c in possible), len(possible)) if possible else Fraction(0)
+    if not possible:
+        return Fraction(0)
+    return Fraction(100 * sum(c in codes for c in possible), len(possible))
 
 
 def naive_since(model: Model, codes: list[str], as_of: date) -> int | None:
@@ -617,7 +616,8 @@ def kinds(window: int, since: date, count_since: date) -> list[Kind]:
              lambda p, a, op, t: m.consecutive_school_days_onset(p, CALENDAR, GNO, a, op, t)),
         Kind("count_sessions",
              lambda p, a: m.count_sessions(p, CALENDAR, unauthorised, a, window),
-             lambda p, a, op, t: m.count_sessions_onset(p, CALENDAR, unauthorised, a, window, op, t)),
+             lambda p, a, op, t: m.count_sessions_onset(
+                 p, CALENDAR, unauthorised, a, window, op, t)),
         Kind("count_school_days",
              lambda p, a: m.count_school_days(p, CALENDAR, unauthorised, a, window),
              lambda p, a, op, t: m.count_school_days_onset(
@@ -657,7 +657,8 @@ def naive_onset(kind: Kind, marks: PupilMarks, as_of: date, op: str, threshold: 
 
 thresholds = st.one_of(st.integers(-1, 3), st.integers(-1, 25), st.sampled_from([40, 100]))
 share_thresholds = st.sampled_from(
-    [Fraction(0), Fraction(5), Fraction(10), Fraction(99, 10), Fraction(100, 3), Fraction(50), 100, 0]
+    [Fraction(0), Fraction(5), Fraction(10), Fraction(99, 10), Fraction(100, 3), Fraction(50),
+     100, 0]
 )
 windows = st.sampled_from([0, 1, 5, 10, 50, 130, 190, 400])  # 130 on: 16-bit digits
 

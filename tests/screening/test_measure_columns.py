@@ -15,7 +15,6 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cme_policy.interpret.world import MEASURE_FUNCTIONS
 from cme_policy.runtime import measures as rt
 from cme_policy.runtime.calendar import CalendarError
 from cme_policy.runtime.calendar_file import load_calendar
@@ -25,12 +24,13 @@ from cme_policy.screening.measure_columns import KINDS, Block, NotCovered
 ROOT = Path(__file__).resolve().parents[2]
 CALENDAR = load_calendar(ROOT / "tests" / "runtime" / "fixtures" / "leicester-2025-26.yaml")
 TWO_YEARS = load_calendar(ROOT / "tests" / "runtime" / "fixtures" / "example-2025-27.yaml")
-with open(ROOT / "policy" / "attendance-codes.yaml", encoding="utf-8") as _handle:
+with open(ROOT / "policy" / "law" / "attendance-codes.yaml", encoding="utf-8") as _handle:
     CODES: dict[str, Any] = yaml.safe_load(_handle)["attendance_codes"]
 TABLE = CodeTable.from_entries((c, v["category"], v["possible"]) for c, v in CODES.items())
 SESSIONS = 2 * CALENDAR.school_day_count
 OPS = ["==", "!=", "<", "<=", ">", ">="]
-RUNTIME = MEASURE_FUNCTIONS
+RUNTIME = {kind: (getattr(rt, kind), getattr(rt, f"{kind}_onset")) for kind in KINDS}
+"""The runtime's one-pupil functions, value and onset, per kind."""
 ALPHABET = [TABLE.char(c) for c in ("/", "\\", "N", "G", "O", "I", "U", "C", "M", "L", "X", "#")
             if c in TABLE] + [NO_MARK]
 
