@@ -1,37 +1,36 @@
 """Reference semantics, part 3: evaluate an expression for one pupil as of a date.
 
 Every value comes with the date since which it has held (`Held.since`). For a comparison of
-a measure with a threshold that date is the measure's onset, found by the runtime in one
-pass over the marks; `and` holds since the latest of its parts, `or` since the earliest part
-that holds; a fact set by an event holds since the event; `today >= d` holds since d. A value
-with no date has held since the data began. This is how a rule's onset — the day its
-deadlines count from — is found without re-evaluating the policy on every past day.
+a measure with a threshold that date is the measure's onset, found by walking back over the
+measure's value on each school day (`measures.onset`); `and` holds since the latest of its
+parts, `or` since the earliest part that holds; a fact set by an event holds since the
+event; `today >= d` holds since d. A value with no date has held since the data began. This
+is how a rule's onset — the day its deadlines count from — is found without re-evaluating
+the policy on every past day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
-from typing import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from cme_policy.expr import ast
-from cme_policy.interpret.values import (FLIPPED, NEGATED, Dur, Held, compare, convert, earlier,
-                                         later, shift)
-from cme_policy.interpret.world import MEASURE_FUNCTIONS, World
-from cme_policy.runtime.calendar import SchoolCalendar
-from cme_policy.runtime.marks import PupilMarks
-from cme_policy.runtime.measures import Run
+from cme_policy.interpret import measures
+from cme_policy.interpret.school_days import SchoolDays
+from cme_policy.interpret.values import NEGATED, Dur, Held, compare, convert, later, shift
+from cme_policy.interpret.world import World
+from cme_policy.ir.values import compare_shape
 
+if TYPE_CHECKING:
+    from cme_policy.runtime.marks import PupilMarks
 
-def _term_start(calendar: SchoolCalendar, day: dt.date) -> dt.date:
-    """The first day of the term containing day, or of the last term begun before it."""
-    year = calendar.academic_year_containing(day)
-    return max((t.start for t in year.terms if t.start <= day), default=year.start)
+__all__ = ["CALENDAR_DATES", "Evaluator", "compare_shape"]
 
-
-CALENDAR_DATES: dict[str, Callable[[SchoolCalendar, dt.date], dt.date]] = {
-    "academic_year_start": lambda calendar, day: calendar.academic_year_containing(day).start,
-    "term_start": _term_start,
+CALENDAR_DATES: dict[str, Callable[[SchoolDays, dt.date], dt.date]] = {
+    "academic_year_start": SchoolDays.academic_year_start,
+    "term_start": SchoolDays.term_start,
 }
 """Built-in dates: the first day of the academic year and of the term, from the calendar."""
 
@@ -42,6 +41,14 @@ class Evaluator:
     def __init__(self, world: World, facts: Mapping[str, tuple[object, dt.date | None]],
                  marks: PupilMarks, as_of: dt.date) -> None:
         self.world, self.facts, self.marks, self.as_of = world, facts, marks, as_of
+        self._register: measures.Register | None = None
+
+    @property
+    def register(self) -> measures.Register:
+        """The pupil's marks on the school days, read once per pupil (`World.register`)."""
+        if self._register is None:
+            self._register = self.world.register(self.marks)
+        return self._register
 
     def eval(self, expr: ast.Expr) -> Held:
         method: Callable[[ast.Expr], Held] = getattr(self, f"visit_{type(expr).__name__}")
@@ -79,7 +86,7 @@ class Evaluator:
         if name == "policy_reviewed":
             return Held(self.world.policy.manifest.reviewed)
         if name in CALENDAR_DATES:
-            start = CALENDAR_DATES[name](self.world.calendar, self.as_of)
+            start = CALENDAR_DATES[name](self.world.days, self.as_of)
             return Held(start, start)
         if name in self.world.params:
             return Held(self.world.params[name])
@@ -152,7 +159,7 @@ class Evaluator:
             return Held(None, since)
         sign = 1 if e.op == "+" else -1
         if isinstance(a, dt.date) and isinstance(b, Dur):
-            return Held(shift(self.world.calendar, a, b, sign), since)
+            return Held(shift(self.world.days, a, b, sign), since)
         if isinstance(a, Dur) and isinstance(b, Dur):
             return Held(Dur(a.amount + sign * b.amount, a.unit), since)
         return Held(a + sign * b, since)  # type: ignore[operator]
@@ -165,7 +172,8 @@ class Evaluator:
 
     # -- measures and dates -----------------------------------------------------------------
     def _is_measure(self, e: ast.Expr) -> bool:
-        return (isinstance(e, ast.Name) and e.dotted in self.world.measures) or isinstance(e, ast.Call)
+        return (isinstance(e, ast.Name) and e.dotted in self.world.measures) or \
+            isinstance(e, ast.Call)
 
     def _is_fact(self, name: str) -> bool:
         return any(f.id == name for f in self.world.policy.facts)
@@ -188,8 +196,8 @@ class Evaluator:
         if any(a is None for a in args):
             return None
         measure, codes = self.world.measures[name]
-        value_fn, _ = MEASURE_FUNCTIONS[measure.kind]
-        raw = value_fn(self.marks, self.world.calendar, codes, self.as_of, *args)
+        raw = measures.value(measure.kind, self.register, codes, self.world.possible,
+                             self.as_of, args)
         return _typed(measure.kind, raw)
 
     def _measure_compare(self, op: str, measure_expr: ast.Expr, other: ast.Expr) -> Held:
@@ -200,10 +208,9 @@ class Evaluator:
         value = self._measure(name, args)
         holds = compare(op, value, threshold.value)
         measure, codes = self.world.measures[name]
-        _, onset_fn = MEASURE_FUNCTIONS[measure.kind]
         raw = threshold.value.amount if isinstance(threshold.value, Dur) else threshold.value
-        since = onset_fn(self.marks, self.world.calendar, codes, self.as_of, *args,
-                         op if holds else NEGATED[op], raw)
+        since = measures.onset(measure.kind, self.register, codes, self.world.possible,
+                               self.as_of, args, op if holds else NEGATED[op], raw)
         return Held(holds, later(since, threshold.since))
 
     def _today_compare(self, op: str, other: ast.Expr) -> Held:
@@ -222,36 +229,14 @@ class Evaluator:
         return Held(holds, later(since, held.since))
 
 
-def compare_shape(e: ast.Compare, is_measure: Callable[[ast.Expr], bool]
-                  ) -> tuple[str, str, ast.Expr, ast.Expr]:
-    """(shape, op, subject, other) of a comparison, the measure or `today` turned to the left:
-    "measure" (`subject op other`, subject a measure), "today" (`today op other`) or
-    "plain" (`e` as written). Every evaluator of conditions reads comparisons this way."""
-    if is_measure(e.right) and not is_measure(e.left):
-        return "measure", FLIPPED[e.op], e.right, e.left
-    if is_measure(e.left):
-        return "measure", e.op, e.left, e.right
-    if _is_today(e.right) and not _is_today(e.left):
-        return "today", FLIPPED[e.op], e.right, e.left
-    if _is_today(e.left):
-        return "today", e.op, e.left, e.right
-    return "plain", e.op, e.left, e.right
-
-
 def _typed(kind: str, raw: object) -> object:
-    """Runtime measure results as language values: durations in the measure's unit."""
-    if isinstance(raw, Run):
-        return Dur(raw.length, ast.Unit.SCHOOL_DAYS)
+    """Measure values as language values: durations in the measure's unit."""
     if raw is None or isinstance(raw, Fraction):
         return raw
     assert isinstance(raw, int)
     unit = {"count_sessions": ast.Unit.SESSIONS, "days_since_last_present": ast.Unit.DAYS}.get(
         kind, ast.Unit.SCHOOL_DAYS)
     return Dur(raw, unit)
-
-
-def _is_today(e: ast.Expr) -> bool:
-    return isinstance(e, ast.Name) and e.dotted == "today"
 
 
 def _latest(dates: Iterable[dt.date | None]) -> dt.date | None:

@@ -8,32 +8,39 @@ what is due or overdue, and what the case log shows was done wrongly.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from cme_policy.interpret.evaluate import Evaluator
 from cme_policy.interpret.procedures import Replay, replay
 from cme_policy.interpret.rules import evaluate_rule
 from cme_policy.interpret.world import World
 from cme_policy.ir import model as m
-from cme_policy.runtime.calendar import SchoolCalendar
-from cme_policy.runtime.marks import PupilMarks
 from cme_policy.runtime.pupil import CaseEvent, Pupil
 from cme_policy.runtime.results import PupilResult, RuleOutcome, Violation
+
+if TYPE_CHECKING:
+    from cme_policy.runtime.calendar import SchoolCalendar
+    from cme_policy.runtime.marks import PupilMarks
 
 
 class Interpreter:
     def __init__(self, policy: m.Policy, calendar: SchoolCalendar) -> None:
         self.world = World.build(policy, calendar)
         self.policy = policy
+        self._cases_only = False
 
     def screen(self, pupil: Pupil, marks: PupilMarks, as_of: dt.date) -> tuple[RuleOutcome, ...]:
         """The rules alone: who needs which action by when, from the pupil's marks and facts."""
         return self.evaluate(pupil, marks, (), as_of).rules
 
     def evaluate(self, pupil: Pupil, marks: PupilMarks, events: Sequence[CaseEvent],
-                 as_of: dt.date) -> PupilResult:
+                 as_of: dt.date, cases_only: bool = False) -> PupilResult:
+        """`cases_only`: leave out the rules' own outcomes as of the date (their actions);
+        the rules that open cases are still looked at. For searches over many pupils."""
         log = sorted(events, key=lambda e: e.date)  # stable: same-day events keep log order
         inert: set[int] = set()
+        self._cases_only = cases_only
         result, refused = self._evaluate(pupil, marks, log, as_of, inert)
         for _ in range(3):
             # An event refused because no transition's guard held on its date - an unlawful
@@ -58,8 +65,10 @@ class Interpreter:
                 cache[day] = Evaluator(self.world, facts, marks, day)
             return cache[day]
 
-        rules = tuple(evaluate_rule(self.world, r, at(as_of), log) for r in self.policy.rules)
-        checkpoints = _checkpoints(marks, log, as_of)
+        rules = () if self._cases_only else tuple(
+            evaluate_rule(self.world, r, at(as_of), log) for r in self.policy.rules)
+        checkpoints = _checkpoints(self.world.register(marks).last_marked_day(as_of), log,
+                                   as_of)
         replays = {p.id: replay(self.world, p, self._openers(p, checkpoints, at, log), log, at,
                                 as_of)
                    for p in self.policy.procedures}
@@ -69,8 +78,13 @@ class Interpreter:
         refused |= {i for i, e in enumerate(log)
                     if e.event in self.world.permissioned and e.date <= as_of}
         refused -= accepted
-        return PupilResult(pupil.upn, as_of, rules, cases, _log_violations(
-            self.world, log, replays, as_of)), refused
+        unlawful = _safeguard_violations(self.world, log, at, as_of)
+        refused |= unlawful.keys()
+        violations = tuple(sorted(
+            _log_violations(self.world, log, replays, as_of)
+            + tuple(v for i in sorted(unlawful) for v in unlawful[i]),
+            key=lambda v: (v.date, v.procedure, v.kind)))
+        return PupilResult(pupil.upn, as_of, rules, cases, violations), refused
 
 
     def _openers(self, proc: m.Procedure, checkpoints: Sequence[dt.date],
@@ -85,12 +99,36 @@ class Interpreter:
         return sorted(onsets)
 
 
-def _checkpoints(marks: PupilMarks, log: Sequence[CaseEvent], as_of: dt.date) -> list[dt.date]:
+def _safeguard_violations(world: World, log: Sequence[CaseEvent],
+                          at: Callable[[dt.date], Evaluator],
+                          as_of: dt.date) -> dict[int, list[Violation]]:
+    """Each logged event that makes a safeguarded fact true (a name deleted), whatever it is
+    called and whichever procedure took it, against the law's requirements on its day."""
+    out: dict[int, list[Violation]] = {}
+    for i, event in enumerate(log):
+        if event.date > as_of:
+            continue
+        made_true = {fact for fact, value in world.event_sets.get(event.event, ()) if value is True}
+        for guard in world.policy.safeguards:
+            if guard.fact not in made_true:
+                continue
+            for req in guard.requirements:
+                if not at(event.date).holds(req.when):
+                    out.setdefault(i, []).append(Violation(
+                        guard.id, "unlawful", event.date,
+                        f"'{event.event}' recorded on {event.date.isoformat()} was not lawful: "
+                        f"the law requires that {req.title} ({req.source}), and that did not "
+                        "hold",
+                        req.id, event.event, guard.clauses, "law"))
+    return out
+
+
+def _checkpoints(last: dt.date | None, log: Sequence[CaseEvent],
+                 as_of: dt.date) -> list[dt.date]:
     """Days on which a rule that opens a case is looked at: the as-of date, the pupil's last
-    day with marks, and the date of every logged event — so a case, once opened, outlives
-    the condition that opened it, without the rule being evaluated on every past day."""
+    day with marks (`last`), and the date of every logged event — so a case, once opened,
+    outlives the condition that opened it, without the rule being evaluated on every past day."""
     days = {as_of} | {e.date for e in log if e.date <= as_of}
-    last = marks.last_marked_day(as_of)
     if last is not None:
         days.add(last)
     return sorted(days)

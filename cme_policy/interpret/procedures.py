@@ -9,8 +9,8 @@ reports its state, what is due or overdue, and what the log shows was done wrong
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from cme_policy.interpret.evaluate import Evaluator
 from cme_policy.interpret.rules import advance_start, due_date, lateness, status
@@ -104,7 +104,8 @@ class _Case:
         actions: tuple[Action, ...] = ()
         if not state.final:
             due = self.deadline()
-            text = state.deadline.action if state.deadline and state.deadline.action else state.title
+            text = state.deadline.action if state.deadline and state.deadline.action \
+                else state.title
             actions = (Action("procedure", self.proc.id, text, state.role, due,
                               status(due, as_of, False), state.clauses or self.proc.clauses,
                               None, state.id),)

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Sequence
+from collections.abc import Sequence
 
 from cme_policy.expr import ast
 from cme_policy.expr.ast import Expr
 from cme_policy.interpret.evaluate import Evaluator
+from cme_policy.interpret.school_days import CalendarError
 from cme_policy.interpret.values import Dur, shift
 from cme_policy.interpret.world import World
 from cme_policy.ir import model as m
 from cme_policy.runtime.pupil import CaseEvent
-from cme_policy.runtime.calendar import CalendarError
-from cme_policy.runtime.results import (DONE, DUE, OVERDUE, Action, RuleOutcome, Violation,
-                                        late_violation)
+from cme_policy.runtime.results import (
+    DONE,
+    DUE,
+    OVERDUE,
+    Action,
+    RuleOutcome,
+    Violation,
+    late_violation,
+)
 
 
 def origin(world: World) -> dt.date:
     """Where a condition with no date of its own is taken to have started: the data's start."""
-    return world.calendar.first_school_day
+    return world.days.first
 
 
 def due_date(world: World, ev: Evaluator, start: dt.date, within: Expr | None) -> dt.date | None:
@@ -27,7 +34,7 @@ def due_date(world: World, ev: Evaluator, start: dt.date, within: Expr | None) -
     if within is None:
         return None
     value = ev.eval(within).value
-    return shift(world.calendar, start, value) if isinstance(value, Dur) else None
+    return shift(world.days, start, value) if isinstance(value, Dur) else None
 
 
 def status(due: dt.date | None, as_of: dt.date, done: bool) -> str:
@@ -61,9 +68,9 @@ def advance_start(world: World, onset: dt.date) -> dt.date:
     if world.early is None or world.early.amount == 0:
         return onset
     try:
-        return shift(world.calendar, onset, world.early, -1)
+        return shift(world.days, onset, world.early, -1)
     except CalendarError:
-        return world.calendar.first_school_day
+        return world.days.first
 
 
 def first_done(events: Sequence[CaseEvent], event: str | None, start: dt.date,
@@ -80,7 +87,7 @@ def lateness(world: World, source: str, action: str, due: dt.date | None,
     if due is None or done_on is None or done_on <= due:
         return ()
     if unit is ast.Unit.SCHOOL_DAYS:
-        n = sum(1 for d in world.calendar.school_days(due, done_on) if d > due)
+        n = world.days.between(due, done_on)
         return (late_violation(source, action, due, done_on, max(1, n), "school days", clauses,
                                state),)
     return (late_violation(source, action, due, done_on, (done_on - due).days, "days", clauses,

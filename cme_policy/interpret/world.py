@@ -1,42 +1,39 @@
-"""Reference semantics, part 2: what the interpreter needs from a policy, resolved once."""
+"""Reference semantics, part 2: what the interpreter needs from a policy, resolved once.
+
+The interpreter takes the runtime's input values — a `SchoolCalendar`, a pupil's
+`PupilMarks`, `Pupil` and `CaseEvent` — but none of the runtime's logic: school days are
+walked on the calendar's plain data (`school_days`), marks are read into a `Register` and
+measured day by day (`measures`), compulsory school age is worked out from the Act
+(`school_age`). tests/interpret/test_independence.py holds it to that.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from cme_policy.expr.ast import DurationLit, Expr, Name
-from cme_policy.interpret.values import Dur, literal_value, shift
+from cme_policy.expr.ast import DurationLit
+from cme_policy.interpret import school_age
+from cme_policy.interpret.measures import Register
+from cme_policy.interpret.school_days import SchoolDays
+from cme_policy.interpret.values import Dur, shift
 from cme_policy.ir import model as m
 from cme_policy.ir.derived import early_window, rule_in_force, statutory_deadline
-from cme_policy.runtime import measures as rt
-from cme_policy.runtime.calendar import SchoolCalendar
-from cme_policy.runtime.facts import ATTENDING_CATEGORIES
-from cme_policy.runtime.marks import CodeSet, CodeTable, PupilMarks
+from cme_policy.ir.values import fact_value, literal_value
 from cme_policy.runtime.pupil import CaseEvent, FactValue
-from cme_policy.runtime.school_age import compulsory_school_age_end, compulsory_school_age_start
+
+if TYPE_CHECKING:
+    from cme_policy.runtime.calendar import SchoolCalendar
+    from cme_policy.runtime.marks import PupilMarks
+
+__all__ = ["ATTENDING_CATEGORIES", "World", "fact_value"]
 
 ONE_DAY = dt.timedelta(days=1)
-
-MeasureFn = Callable[..., object]
-OnsetFn = Callable[..., "dt.date | None"]
-MEASURE_FUNCTIONS: dict[str, tuple[MeasureFn, OnsetFn]] = {
-    "consecutive_school_days": (rt.consecutive_school_days, rt.consecutive_school_days_onset),
-    "count_sessions": (rt.count_sessions, rt.count_sessions_onset),
-    "count_school_days": (rt.count_school_days, rt.count_school_days_onset),
-    "share_of_possible_sessions": (rt.share_of_possible_sessions,
-                                   rt.share_of_possible_sessions_onset),
-    "days_since_last_present": (rt.days_since_last_present, rt.days_since_last_present_onset),
-    "school_days_since_last_present": (rt.school_days_since_last_present,
-                                       rt.school_days_since_last_present_onset),
-    "oldest_unresolved": (rt.oldest_unresolved, rt.oldest_unresolved_onset),
-}
-
-
-def code_table(policy: m.Policy) -> CodeTable:
-    """The attendance codes come from the policy's vocabulary, never from Python."""
-    return CodeTable.from_entries((c.code, c.category, c.possible) for c in policy.attendance_codes)
+ATTENDING_CATEGORIES = frozenset({"present", "attending_elsewhere"})
+"""The national code categories in which a pupil attends (docs/semantics.md, `lasts:
+until_present`): present at school, or at an approved activity off site."""
 
 
 @dataclass(frozen=True)
@@ -45,9 +42,14 @@ class World:
 
     policy: m.Policy
     calendar: SchoolCalendar
-    table: CodeTable
+    """The calendar as given (its plain data is read once, into `days`)."""
+    days: SchoolDays
+    possible: frozenset[str]
+    """Codes whose sessions are possible sessions."""
+    attending: frozenset[str]
+    """Codes in which the pupil attends (`lasts: until_present` ends on one)."""
     params: Mapping[str, object]
-    measures: Mapping[str, tuple[m.Measure, CodeSet]]
+    measures: Mapping[str, tuple[m.Measure, frozenset[str]]]
     event_sets: Mapping[str, tuple[tuple[str, object], ...]]
     procedure_events: Mapping[str, frozenset[str]] = field(default_factory=dict)
     scopes: Mapping[str, m.Fact] = field(default_factory=dict)
@@ -55,16 +57,18 @@ class World:
     in_force: Mapping[str, tuple[dt.date | None, dt.date | None]] = field(default_factory=dict)
     early: Dur | None = None
     statutory_deadlines: frozenset[tuple[str, str]] = frozenset()
-    permissioned: frozenset[str] = frozenset()
-    """Events every transition of every procedure takes only under a guard."""
     """(procedure, state) and (rule, action) whose deadline is statutory: doing it late is a
     violation."""
+    permissioned: frozenset[str] = frozenset()
+    """Events every transition of every procedure takes only under a guard."""
+    _registers: list[tuple[PupilMarks, Register]] = field(default_factory=list, repr=False,
+                                                          compare=False)
 
     @staticmethod
-    def build(policy: m.Policy, calendar: SchoolCalendar) -> "World":
-        table = code_table(policy)
+    def build(policy: m.Policy, calendar: SchoolCalendar) -> World:
+        codes = policy.attendance_codes
         params = {p.qualified: literal_value(p.value) for p in policy.parameters}
-        measures = {x.id: (x, table.select(x.codes)) for x in policy.measures}
+        measures = {x.id: (x, frozenset(x.codes)) for x in policy.measures}
         sets = {e.id: tuple((f, fact_value(v)) for f, v in e.sets) for e in policy.events}
         proc_events = {p.id: frozenset(t.event for s in p.states for t in s.transitions)
                        for p in policy.procedures}
@@ -82,8 +86,23 @@ class World:
                 for t in state.transitions:
                     guarded[t.event] = guarded.get(t.event, True) and t.guard is not None
         permissioned = frozenset(e for e, always in guarded.items() if always)
-        return World(policy, calendar, table, params, measures, sets, proc_events, scopes,
-                     windows, early, statutory, permissioned)
+        return World(
+            policy, calendar, SchoolDays(calendar),
+            possible=frozenset(c.code for c in codes if c.possible),
+            attending=frozenset(c.code for c in codes if c.category in ATTENDING_CATEGORIES),
+            params=params, measures=measures, event_sets=sets, procedure_events=proc_events,
+            scopes=scopes, in_force=windows, early=early, statutory_deadlines=statutory,
+            permissioned=permissioned)
+
+    def register(self, marks: PupilMarks) -> Register:
+        """The pupil's marks read onto the school days (the last pupil's are kept: one
+        evaluation asks for the same marks many times)."""
+        for seen, reg in self._registers:
+            if seen is marks:
+                return reg
+        reg = Register(self.days, marks)
+        self._registers[:] = [(marks, reg)]
+        return reg
 
     def facts_as_of(self, static: Mapping[str, FactValue], events: Iterable[CaseEvent],
                     as_of: dt.date, marks: PupilMarks | None = None
@@ -112,7 +131,7 @@ class World:
         """Education Act 1996 s.8, from the date of birth: true from its first day to its last."""
         if not isinstance(born, dt.date):
             return {}
-        start, end = compulsory_school_age_start(born), compulsory_school_age_end(born)
+        start, end = school_age.first_day(born), school_age.last_day(born)
         first: dict[str, tuple[object, dt.date | None]] = {
             "compulsory_school_age_start": (start, None)}
         if day < start:
@@ -128,17 +147,7 @@ class World:
         if fact.lasts == "until_present":
             if marks is None:
                 return None
-            for day in self.calendar.school_days(set_on + ONE_DAY, as_of) if as_of > set_on else ():
-                for session in ("AM", "PM"):
-                    code = marks.code_at(day, session)
-                    if code is not None and self.table.category(code) in ATTENDING_CATEGORIES:
-                        return day
-            return None
+            return self.register(marks).first_day_with(self.attending, set_on, as_of)
         assert isinstance(fact.lasts, DurationLit)
-        last = shift(self.calendar, set_on, Dur(fact.lasts.amount, fact.lasts.unit))
+        last = shift(self.days, set_on, Dur(fact.lasts.amount, fact.lasts.unit))
         return last + ONE_DAY if last < as_of else None
-
-
-def fact_value(expr: Expr) -> object:
-    """A fact's value as written in YAML: a literal, or an enum member by name."""
-    return expr.dotted if isinstance(expr, Name) else literal_value(expr)

@@ -10,9 +10,11 @@ cannot fire skipped, and with the measure values and onsets already worked out h
 
 A rule this module cannot turn into columns (an expression shape it does not cover) gets no
 column: `may_fire` says True for it and the engine runs it as before, so a gap here costs
-speed, never correctness. The semantics are the interpreter's (`cme_policy.interpret`) and
-the runtime's measures; tests/screening/test_prescreen.py holds this module to the
-generated checkers pupil by pupil.
+speed, never correctness. The semantics are docs/semantics.md's, with the runtime's measures
+and calendar; nothing here comes from the interpreter, which is its oracle:
+tests/screening/test_prescreen.py holds this module to the generated checkers pupil by
+pupil, and tests/screening/test_prescreen_equals_interpreter.py holds a run with it to the
+interpreter.
 """
 
 from __future__ import annotations
@@ -25,15 +27,15 @@ from typing import Any
 import numpy as np
 
 from cme_policy.expr import ast
-from cme_policy.interpret.evaluate import Evaluator, compare_shape
-from cme_policy.interpret.values import NEGATED, Dur, compare, shift
-from cme_policy.interpret.world import World
 from cme_policy.ir.model import Policy
+from cme_policy.ir.values import NEGATED, Dur, compare, compare_shape
 from cme_policy.runtime.calendar import CalendarError, SchoolCalendar
+from cme_policy.runtime.engine import shift
 from cme_policy.runtime.inputs.marks_columnar import GridMarks
 from cme_policy.runtime.marks import NO_MARK, CodeTable, PupilMarks
 from cme_policy.runtime.measures import school_days_around
 from cme_policy.runtime.readers import PUPIL_COLUMNS
+from cme_policy.screening.constants import Constants
 from cme_policy.screening.measure_columns import (
     KINDS,
     OPS,
@@ -84,11 +86,10 @@ class Prescreen:
     """A policy's rules as column conditions, on one calendar and as-of date."""
 
     def __init__(self, policy: Policy, calendar: SchoolCalendar, as_of: dt.date) -> None:
-        self.world = World.build(policy, calendar)
+        self.world = Constants(policy, calendar, as_of)
         self.rules = policy.rules
         self.as_of = as_of
         self.days = school_days_around(calendar, as_of)[1]
-        self.scalar = Evaluator(self.world, {}, None, as_of)  # type: ignore[arg-type]
         self.fact_types: dict[str, str | None] = {name: None for name in PUPIL_COLUMNS}
         self.fact_types.update({f.id: f.type_name for f in policy.facts})
         """Names a pupil's facts may hold: declared facts (typed) and the standard columns."""
@@ -176,7 +177,7 @@ class _Block:
     # -- expressions -----------------------------------------------------------------------
     def eval(self, expr: ast.Expr) -> _Value:
         if self._is_constant(expr):
-            return _Const(self.screen.scalar.eval(expr).value)
+            return _Const(self.screen.world.value(expr))
         if isinstance(expr, ast.Name):
             return self._fact(expr.dotted)
         if isinstance(expr, ast.BoolOp):
@@ -287,7 +288,7 @@ class _Block:
             if a is None or b is None:
                 out[i] = None
             elif isinstance(a, dt.date) and isinstance(b, Dur):
-                out[i] = shift(calendar, a, b, sign)
+                out[i] = shift(calendar, a, b.amount, b.unit.value, sign)
             else:
                 raise _Unsupported("arithmetic other than a date moved by a duration")
         return out

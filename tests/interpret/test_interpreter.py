@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cme_policy.driver import check_policy
 from cme_policy.interpret.interpreter import Interpreter
-from cme_policy.interpret.world import code_table
+from cme_policy.ir.tables import code_table
 from cme_policy.runtime.calendar_file import load_calendar
 from cme_policy.runtime.marks import PupilMarks
 from cme_policy.runtime.pupil import CaseEvent, Pupil
@@ -30,9 +30,12 @@ def setup() -> tuple[Interpreter, object]:
     return Interpreter(result.policy, calendar), code_table(result.policy)
 
 
+FIRST_DAY = D(2025, 9, 3)
+
+
 def run(setup: tuple[Interpreter, object], days: list[str], as_of: dt.date,
-        events: list[tuple[dt.date, str]] = (), start: dt.date = D(2025, 9, 3),  # type: ignore[assignment]
-        **facts: object) -> PupilResult:
+        events: list[tuple[dt.date, str]] = (),  # type: ignore[assignment]
+        start: dt.date = FIRST_DAY, **facts: object) -> PupilResult:
     interp, table = setup
     marks = PupilMarks.from_compact(interp.world.calendar, table, start, " ".join(days))  # type: ignore[arg-type]
     log = [CaseEvent(d, e) for d, e in events]
@@ -119,7 +122,8 @@ def test_event_with_no_open_case(setup) -> None:  # type: ignore[no-untyped-def]
 
 def test_share_of_sessions_at_exactly_10_percent(setup) -> None:  # type: ignore[no-untyped-def]
     fires = run(setup, ["/\\"] * 9 + ["II"], D(2025, 9, 16))
-    assert (rule(fires, "persistent").fires, rule(fires, "persistent").onset) == (True, D(2025, 9, 16))
+    assert (rule(fires, "persistent").fires, rule(fires, "persistent").onset) == \
+        (True, D(2025, 9, 16))
     assert rule(fires, "persistent").actions[0].due == D(2025, 9, 26)  # 10 calendar days
     below = run(setup, ["/\\"] * 10 + ["II"], D(2025, 9, 17))  # 2 of 22 sessions: 9.1%
     assert not rule(below, "persistent").fires
@@ -137,7 +141,8 @@ def test_leaving_date_gives_the_onset(setup) -> None:  # type: ignore[no-untyped
 def test_facts_set_by_events(setup) -> None:  # type: ignore[no-untyped-def]
     raised = [(D(2025, 10, 1), "concern_raised")]
     due = run(setup, [], D(2025, 10, 2), raised)
-    assert [(a.due, a.status) for a in rule(due, "concern_to_dsl").actions] == [(D(2025, 10, 2), "due")]
+    assert [(a.due, a.status) for a in rule(due, "concern_to_dsl").actions] == \
+        [(D(2025, 10, 2), "due")]
     late = run(setup, [], D(2025, 10, 3), raised)
     assert rule(late, "concern_to_dsl").actions[0].status == "overdue"
     done = run(setup, [], D(2025, 10, 3), raised + [(D(2025, 10, 2), "dsl_told")])
@@ -156,7 +161,8 @@ def test_due_dates_are_stable_while_a_rule_keeps_firing(setup, days: list[str]) 
     for i in range(len(days)):
         as_of = calendar.add_school_days(D(2025, 9, 3), i)
         result = run(setup, days, as_of)
-        current = {r.rule: (r.onset, tuple(a.due for a in r.actions)) for r in result.rules if r.fires}
+        current = {r.rule: (r.onset, tuple(a.due for a in r.actions)) for r in result.rules
+                   if r.fires}
         for rule_id, value in current.items():
             if rule_id in previous:
                 assert previous[rule_id] == value, (rule_id, as_of)

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from cme_policy.cli import cli
 from cme_policy.driver import check_policy
 from cme_policy.interpret.interpreter import Interpreter
-from cme_policy.interpret.world import code_table
 from cme_policy.ir.model import Policy
+from cme_policy.ir.tables import code_table
 from cme_policy.runtime.calendar_file import load_calendar
 from cme_policy.runtime.marks import PupilMarks
 from cme_policy.runtime.readers import InputSchema, read_events, read_marks, read_pupils

@@ -29,11 +29,10 @@ from cme_policy.backends.python.expressions import (
 )
 from cme_policy.expr import ast
 from cme_policy.expr.types import type_from_name
-from cme_policy.interpret.values import Dur, literal_value
-from cme_policy.interpret.world import fact_value
 from cme_policy.ir import model as m
 from cme_policy.ir.derived import early_window, rule_in_force, statutory_deadline
 from cme_policy.ir.measures import KINDS
+from cme_policy.ir.values import Dur, fact_value, literal_value
 from cme_policy.runtime.facts import ATTENDING_CATEGORIES
 
 PACKAGE = "policy_checks"
@@ -97,7 +96,8 @@ class _Generator:
 
     def files(self) -> dict[str, str]:
         out = {"inputs.py": self.inputs(), "measures.py": self.measures(),
-               "rules.py": self.rules(), "__init__.py": self.package()}
+               "rules.py": self.rules(), "safeguards.py": self.safeguards(),
+               "__init__.py": self.package()}
         for proc in self.policy.procedures:
             out[f"{self.proc_modules[proc.id]}.py"] = self.procedure(proc)
         for name, text in out.items():
@@ -199,9 +199,10 @@ class _Generator:
                 advance = early_arg if o.in_advance else "None"
                 body.append(f"{done} = completed(ctx, {o.done_by!r}, onset, {advance})")
             clauses = o.clauses or rule.clauses
+            is_done = "False" if done == "None" else f"{done} is not None"
             actions.append(
                 f"Action('rule', {rule.id!r}, {o.action!r}, {o.role!r}, {due}, "
-                f"status({due}, ctx.as_of, {'False' if done == 'None' else done + ' is not None'}), "
+                f"status({due}, ctx.as_of, {is_done}), "
                 f"{clauses!r}, "
                 f"{o.source or rule.source!r})")
             if statutory_deadline(self.policy, o.within) and done != "None":
@@ -267,12 +268,41 @@ class _Generator:
             states=states, opened_by=tuple(sorted(proc.opened_by)),
             invariants=[inv for inv in proc.invariants])
 
+    # -- safeguards -----------------------------------------------------------------------------
+    def safeguards(self) -> str:
+        comp = ExprCompiler(self.sym)
+        functions: list[dict[str, str]] = []
+        name = Namer("requires_", "safeguard requirement")
+        safeguards = []
+        for guard in sorted(self.policy.safeguards, key=lambda g: g.id):
+            requires = []
+            for req in guard.requirements:
+                func = name(f"{guard.id}_{req.id}")
+                functions.append({"name": func, "code": comp.cond(req.when),
+                                  "doc": f"Safeguard {guard.id}: {req.title}."})
+                requires.append((req.id, req.title, req.source or "", func))
+            safeguards.append({"id": guard.id, "fact": guard.fact, "clauses": guard.clauses,
+                               "requires": requires})
+        imports = ["import datetime as dt"] if "dt" in comp.uses else []
+        if "Fraction" in comp.uses:
+            imports.append("from fractions import Fraction")
+        imports += [import_line("typing", ["Final"] + (["cast"] if "cast" in comp.uses else [])),
+                    ""]
+        engine = {"SafeguardSpec"} | ({"Ctx"} if functions else set())
+        engine |= {n for n in ("later", "latest", "shift", "shift_opt") if n in comp.uses}
+        imports.append(import_line("cme_policy.runtime.engine", engine))
+        if "_m" in comp.uses:
+            imports += ["", "from . import measures as _m"]
+        return self.render("safeguards.py.j2", doc="What the law requires of a step, whichever "
+                           "event records it (the law layer's safeguards).", imports=imports,
+                           functions=functions, safeguards=safeguards)
+
     # -- the package ----------------------------------------------------------------------------
     def package(self) -> str:
         rules = [(r.id, self.rule_funcs[r.id], r.opens) for r in self.policy.rules]
         doc = (f"Checkers for {self.policy.manifest.title}: evaluate, screen and audit "
                f"a pupil as of a date.")
-        local = import_line(".", ["inputs", "rules"] + [self.proc_modules[p.id]
+        local = import_line(".", ["inputs", "rules", "safeguards"] + [self.proc_modules[p.id]
                                                         for p in self.policy.procedures])
         return self.render("__init__.py.j2", doc=doc, rules=rules, local_import=local,
                            procedure_modules=[self.proc_modules[p.id]

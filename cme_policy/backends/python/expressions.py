@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from cme_policy.expr import ast
-from cme_policy.expr.types import (CONVERSIONS, DurationT, EnumT, Prim, SetT, Type,
-                                   type_from_name)
+from cme_policy.expr.types import CONVERSIONS, DurationT, EnumT, Prim, SetT, Type, type_from_name
 from cme_policy.ir import model as m
 from cme_policy.ir.measures import KINDS
 
@@ -46,7 +45,8 @@ def py_type(t: Type | None) -> tuple[str, ast.Unit | None]:
     if isinstance(t, SetT):
         return f"frozenset[{py_type(t.elem)[0]}]", None
     if isinstance(t, Prim):
-        return {"bool": "bool", "int": "int", "percent": "Fraction", "date": "dt.date"}[t.name], None
+        names = {"bool": "bool", "int": "int", "percent": "Fraction", "date": "dt.date"}
+        return names[t.name], None
     return "object", None
 
 
@@ -94,8 +94,9 @@ class ExprCompiler:
     def cond(self, e: ast.Expr, negate: bool = False) -> str:
         """A real bool: `value is True` (or `is not True`), as a `when` and a guard are read."""
         test = "is not True" if negate else "is True"
-        if isinstance(e, ast.Name) and e.dotted in self.sym.facts and e.dotted not in self.sym.params \
-                and e.dotted not in self.sym.measures and e.dotted != "today":
+        if (isinstance(e, ast.Name) and e.dotted in self.sym.facts
+                and e.dotted not in self.sym.params and e.dotted not in self.sym.measures
+                and e.dotted != "today"):
             return f"(ctx.values.get({e.dotted!r}, {self._fact_default(e.dotted)}) {test})"
         return _truth(self.value(e), negate)
 
@@ -252,7 +253,8 @@ class ExprCompiler:
         return Code(f"(None if ({t} := {c.text}) is None else {t} * {k!r})", c.ty, True, unit)
 
     def is_measure(self, e: ast.Expr) -> bool:
-        return (isinstance(e, ast.Name) and e.dotted in self.sym.measures) or isinstance(e, ast.Call)
+        return ((isinstance(e, ast.Name) and e.dotted in self.sym.measures)
+                or isinstance(e, ast.Call))
 
     def _plain(self, e: ast.Expr) -> str:
         return self.value(e).text
