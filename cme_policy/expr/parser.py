@@ -12,7 +12,6 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from cme_policy.diagnostics import Diagnostic, error
 from cme_policy.expr import ast
-from cme_policy.expr.fastpath import fast_tree
 from cme_policy.source.span import Span
 
 MAX_EXPR_CHARS = 4000
@@ -35,10 +34,9 @@ def _parser() -> Lark:
 def _tree(text: str) -> tuple[Tree[Token], int]:
     """Parse trees by text, with their depth. Their positions are relative to the text and they
     are never changed, so an expression a policy repeats (`5 school days`, `params.x`) is parsed
-    and measured only once. The fast path reads the plain ones; lark reads the rest."""
-    tree = fast_tree(text)
-    if tree is None:
-        tree = _parser().parse(text)
+    and measured only once. One parser reads them all: a hand-written fast path saved 2.5 ms
+    on the bundled policy and 0.1 s on a 1 MB one, not worth a second grammar."""
+    tree = _parser().parse(text)
     return tree, _depth(tree) if isinstance(tree, Tree) else 0
 
 
@@ -57,12 +55,14 @@ class _Locator:
             return self.origin
         start = self.origin.column + self.offset + column - 1
         end = self.origin.column + self.offset + (end_column or column + 1) - 1
-        return Span(self.origin.path, self.origin.line, start, self.origin.line, max(end, start + 1))
+        return Span(self.origin.path, self.origin.line, start, self.origin.line,
+                    max(end, start + 1))
 
     def of(self, meta: Any) -> Span:
         if getattr(meta, "empty", True):
             return self.span(1, 1)
-        return self.span(meta.line, meta.column, meta.end_column if meta.end_line == meta.line else None)
+        end_column = meta.end_column if meta.end_line == meta.line else None
+        return self.span(meta.line, meta.column, end_column)
 
     def token(self, tok: Token) -> Span:
         return self.span(tok.line or 1, tok.column or 1, tok.end_column)
@@ -104,8 +104,9 @@ class _ToAst:
         try:
             value = dt.date.fromisoformat(str(items[0]))
         except ValueError:
-            raise ExprSyntaxError(error("X003", f"'{items[0]}' is not a real date",
-                                        self.loc.token(items[0]), "write a date as YYYY-MM-DD"))
+            bad = error("X003", f"'{items[0]}' is not a real date", self.loc.token(items[0]),
+                        "write a date as YYYY-MM-DD")
+            raise ExprSyntaxError(bad) from None
         return ast.DateLit(value, self.loc.of(meta))
 
     def dotted(self, meta: Any, items: list[Token]) -> ast.Expr:
@@ -196,9 +197,10 @@ def _friendly(exc: UnexpectedInput, text: str, loc: _Locator) -> Diagnostic:
     line, column = getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1
     if isinstance(exc, UnexpectedCharacters):
         return _bad_character(text, exc, loc.span(line, column))
-    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
-        return error("X001", "the expression ends too early", loc.span(line, max(column, len(text))),
-                     f"expected {_expected(exc)}")
+    at_end = isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    if isinstance(exc, UnexpectedEOF) or at_end:
+        return error("X001", "the expression ends too early",
+                     loc.span(line, max(column, len(text))), f"expected {_expected(exc)}")
     assert isinstance(exc, UnexpectedToken)
     token, prev = exc.token, _previous_token(exc)
     span = loc.token(token)
@@ -243,7 +245,8 @@ def _bad_character(text: str, exc: UnexpectedCharacters, span: Span) -> Diagnost
     pos = exc.pos_in_stream or 0
     char = text[pos] if 0 <= pos < len(text) else "?"
     rest = text[pos:]
-    hints = {"=": "use `==` to compare", "&": "use `and`", "|": "use `or`", "!": "use `not` or `!=`",
+    hints = {"=": "use `==` to compare", "&": "use `and`", "|": "use `or`",
+             "!": "use `not` or `!=`",
              '"': "the expression language has no strings; refer to names instead",
              "'": "the expression language has no strings; refer to names instead"}
     if rest.startswith("="):
