@@ -1,11 +1,12 @@
-"""The bundled policy in policy/ must always check clean, fully traced, with every scenario passing."""
+"""The bundled policy in policy/ must always check clean, fully traced, with every scenario
+passing."""
 
 from pathlib import Path
 
 import pytest
 
 from cme_policy.driver import check_policy
-from cme_policy.expr.english import Vocabulary, render
+from cme_policy.ir.english import Vocabulary, render
 
 POLICY = Path(__file__).resolve().parents[1] / "policy"
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cme_policy.expr import ast
-from cme_policy.expr.english import Vocabulary, render
 from cme_policy.expr.parser import parse_expr
 from cme_policy.ir import model as m
+from cme_policy.ir.english import Vocabulary, render
 
 MANIFEST = m.Manifest("Children Missing Education", "Example School", "Example LA", "policy.md",
                       dt.date(2024, 7, 1), ast.DurationLit(12, ast.Unit.MONTHS))

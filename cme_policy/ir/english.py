@@ -1,11 +1,12 @@
-"""Explain stage: an expression AST → plain English, from the policy's vocabulary labels."""
+"""Explain stage: an expression AST → plain English, from the labels a policy (its IR) gives
+its names. It sits with the IR because it reads the IR's vocabulary."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Mapping, Sequence
 
 from cme_policy.expr import ast
 from cme_policy.expr.types import CONVERSIONS
