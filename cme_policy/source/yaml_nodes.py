@@ -8,11 +8,19 @@ ourselves and refuse each of those with a diagnostic.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final, Union
+from typing import Any, Final
 
 import yaml
-from yaml.events import (AliasEvent, CollectionStartEvent, DocumentStartEvent, MappingEndEvent,
-                         MappingStartEvent, ScalarEvent, SequenceEndEvent, SequenceStartEvent)
+from yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 
 from cme_policy.diagnostics import Diagnostic, error
 from cme_policy.gc_pause import gc_paused
@@ -55,7 +63,7 @@ class YScalar:
 class YEntry:
     key: Final[str]
     key_span: Final[Span] = field(compare=False)
-    value: Final["YNode"]
+    value: Final[YNode]
 
 
 @dataclass(slots=True, unsafe_hash=True)
@@ -64,7 +72,7 @@ class YMap:
     span: Final[Span] = field(compare=False)
     kind = "mapping"
 
-    def get(self, key: str) -> "YNode | None":
+    def get(self, key: str) -> YNode | None:
         for entry in self.entries:
             if entry.key == key:
                 return entry.value
@@ -82,12 +90,12 @@ class YMap:
 
 @dataclass(slots=True, unsafe_hash=True)
 class YSeq:
-    items: Final[tuple["YNode", ...]]
+    items: Final[tuple[YNode, ...]]
     span: Final[Span] = field(compare=False)
     kind = "list"
 
 
-YNode = Union[YScalar, YMap, YSeq]
+YNode = YScalar | YMap | YSeq
 
 
 class _Reject(Exception):
@@ -145,7 +153,7 @@ def parse_yaml(path: str, data: bytes) -> tuple[YNode | None, list[Diagnostic], 
     text, problem = decode_utf8(path, data)
     if problem is not None:
         return None, [problem], text
-    tab = _find_indent_tab(path, text)
+    tab = _find_indent_tab(path, text) or _find_inner_bom(path, text)
     if tab is not None:
         return None, [tab], text
     fast = _read_fast(path, text)
@@ -181,15 +189,60 @@ def decode_utf8(path: str, data: bytes) -> tuple[str, Diagnostic | None]:
 
 
 def _find_indent_tab(path: str, text: str) -> Diagnostic | None:
+    """L003: a tab outside a quoted string. YAML indents with spaces; libyaml and PyYAML's
+    own scanner disagree about tabs elsewhere (after `key:`, before a comment), so a policy
+    file keeps tabs to quoted strings, and every file reads the same on every install."""
     if "\t" not in text:
         return None  # the usual case, found without splitting a large file into lines
     for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.lstrip(" ")
-        if stripped.startswith("\t"):
-            column = len(line) - len(stripped) + 1
-            return error("L003", "tab character used for indentation",
-                         Span.point(path, number, column),
-                         "YAML indents with spaces only; replace the tab with spaces")
+        if "\t" not in line:
+            continue
+        column = _unquoted_tab(line)
+        if column is None:
+            continue
+        indent = not line[:column - 1].strip(" ")
+        return error("L003", "tab character used for indentation" if indent else
+                     "tab character outside a quoted string",
+                     Span.point(path, number, column),
+                     "YAML indents with spaces only; replace the tab with spaces" if indent else
+                     "replace the tab with spaces (a tab may stand only inside quotes)")
+    return None
+
+
+def _find_inner_bom(path: str, text: str) -> Diagnostic | None:
+    """L004: a byte-order mark after the start of the file (an editor pasting one file into
+    another); libyaml and PyYAML's own reader count it differently."""
+    at = text.find("\ufeff")
+    if at < 0:
+        return None
+    before = text[:at]
+    return error("L004", "YAML syntax error: a byte-order mark (U+FEFF) inside the file is not "
+                 "allowed", Span.point(path, before.count("\n") + 1, at - before.rfind("\n")),
+                 "remove the character; only the very start of a file may carry one")
+
+
+def _unquoted_tab(line: str) -> int | None:
+    """The 1-based column of the first tab outside quotes and before a comment, if any."""
+    quote = ""
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 2
+                continue
+            if c == quote:
+                if quote == "'" and line[i + 1:i + 2] == "'":
+                    i += 2
+                    continue
+                quote = ""
+        elif c in "'\"" and (i == 0 or line[i - 1] in " \t:[{,-?"):
+            quote = c
+        elif c == "#" and (i == 0 or line[i - 1] in " \t"):
+            return None
+        elif c == "\t":
+            return i + 1
+        i += 1
     return None
 
 
@@ -283,8 +336,8 @@ def _key(path: str, key_node: yaml.Node) -> tuple[str, Span]:
         raise _Reject(error("L005", "YAML merge key '<<' is not allowed in a policy", span,
                             "write the merged keys out in full"))
     if not isinstance(key_node, yaml.ScalarNode):
-        raise _Reject(error("L007", "a mapping key must be a plain string, not a "
-                                    f"{'list' if isinstance(key_node, yaml.SequenceNode) else 'mapping'}",
+        kind = "list" if isinstance(key_node, yaml.SequenceNode) else "mapping"
+        raise _Reject(error("L007", f"a mapping key must be a plain string, not a {kind}",
                             span, "use a simple name as the key"))
     if key_node.tag == BOOL and key_node.style is None:
         raise _Reject(error(
@@ -292,7 +345,8 @@ def _key(path: str, key_node: yaml.Node) -> tuple[str, Span]:
             "YAML reads on/off/yes/no as booleans: quote the key, or use `event:` "
             "for a transition's trigger"))
     if key_node.tag != STR and key_node.style is None:
-        raise _Reject(error("L007", f"key '{key_node.value}' is a {_kind(key_node.tag)}, not a string",
+        raise _Reject(error("L007",
+                            f"key '{key_node.value}' is a {_kind(key_node.tag)}, not a string",
                             span, f"quote it (\"{key_node.value}\") if a string was meant"))
     return key_node.value, span
 
@@ -306,9 +360,15 @@ def _kind(tag: str) -> str:
 # seconds over a 1 MB policy; libyaml's events turned straight into nodes, about a tenth of that.
 # The fast path only ever accepts: whatever the reference path would refuse or report, it hands
 # back (None), and the file is read again by the reference path, which gives the diagnostic.
-# tests/test_loader_fuzz.py holds the two paths to the same nodes and spans.
+# tests/test_loader_fuzz.py holds the two paths to the same nodes and spans; where the two
+# scanners disagree about what is valid (tabs between tokens, a byte-order mark inside the
+# file) the file is refused before either reads it. libyaml is required, not optional, so a
+# policy reads the same on every install (every PyYAML wheel carries it).
 
-_CParser: Any = getattr(yaml, "CSafeLoader", None)  # None when PyYAML was built without libyaml
+_CParser: Any = getattr(yaml, "CSafeLoader", None)
+if _CParser is None:  # pragma: no cover - an install problem, not a policy one
+    raise ImportError("cme-policy needs PyYAML built with libyaml (yaml.CSafeLoader is missing): "
+                      "reinstall it from a wheel, `pip install --force-reinstall pyyaml`")
 
 
 class _Refuse(Exception):
@@ -415,7 +475,8 @@ def _scalar(path: str, event: Any, tags: dict[str, str]) -> YScalar:
 
 
 def _span(path: str, line: int, column: int, end_line: int, end_column: int) -> Span:
-    """`Span(…)` without the named tuple's Python-level __new__: the fast path makes one per node."""
+    """`Span(…)` without the named tuple's Python-level __new__: the fast path makes one per
+    node."""
     return _new_tuple(Span, (path, line, column, end_line, end_column))
 
 
