@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from corpus_support import case_dirs, expected_lines, render_markdown
 
 import cme_policy
-from cme_policy.diagnostic_codes import CODES, FAMILIES, case_dirs, expected_lines, render_markdown
+from cme_policy.diagnostic_codes import CODES, FAMILIES
 
 PACKAGE = Path(cme_policy.__file__).parent
 DOCS = PACKAGE.parent / "docs" / "diagnostics.md"

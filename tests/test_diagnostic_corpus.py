@@ -14,9 +14,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from corpus_support import (
+    CORPUS,
+    EXPECTED,
+    case_dirs,
+    case_severity,
+    expected_lines,
+    materialise,
+    run_case,
+    summary_lines,
+)
 
-from cme_policy.diagnostic_codes import (CORPUS, EXPECTED, case_dirs, case_severity,
-                                         expected_lines, materialise, run_case, summary_lines)
 from cme_policy.diagnostics import Severity, render_text
 from cme_policy.driver import check_policy
 

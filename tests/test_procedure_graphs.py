@@ -9,11 +9,10 @@ from pathlib import Path
 
 import networkx as nx  # type: ignore[import-untyped]
 import pytest
+from corpus_support import CORPUS
 
-from cme_policy.analysis.guards import (MAX_SITUATIONS, describe, evaluate, finite_facts,
-                                        situations)
+from cme_policy.analysis.guards import MAX_SITUATIONS, describe, evaluate, finite_facts, situations
 from cme_policy.analysis.procedures import dominates, path_text, procedure_graph
-from cme_policy.diagnostic_codes import CORPUS
 from cme_policy.diagnostics import Diagnostic
 from cme_policy.driver import CheckResult, check_policy
 from cme_policy.expr.parser import parse_expr
