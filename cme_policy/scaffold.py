@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from cme_policy.analysis.overlay import la_words
 from cme_policy.ir import model as m
@@ -156,7 +156,8 @@ CALENDAR_NOTE = f"""# {TODO}: the school's own term dates, INSET days and closur
 # base policy's dates, copied so that the scenarios run until the school's are entered.
 """
 
-LOCAL_RULES = """# The school's own rules, and its changes to the base policy. Each rule cites a clause
+LOCAL_RULES = """\
+# The school's own rules, and its changes to the base policy. Each rule cites a clause
 # of policy.md (or of the base's text). Examples (docs/overlays.md):
 #
 # rules:                         # new rules
@@ -201,6 +202,7 @@ with the same marker (e.g. `{{#strategy-3}} …`) and say `replaces_base: true` 
 `clauses:` in local-rules.yaml. A new clause gets a new marker.
 """
 
+# A trailing backslash continues a table row on the next source line (one line in the file).
 README = """# This school's Children Missing Education policy
 
 This directory adapts the base policy in `{base}` for {la}. It holds only what differs:
@@ -208,8 +210,10 @@ This directory adapts the base policy in `{base}` for {la}. It holds only what d
 | file | holds |
 |---|---|
 | `policy.yaml` | the school, the local authority, the review dates; `extends:` the base |
-| `local-authority.yaml` | the local authority's teams and contacts — fill in every `TO BE COMPLETED` |
-| `local-rules.yaml` | the school's own rules, and changes to the base under `override:` (the base's words naming its own council are set to `TO BE COMPLETED`) |
+| `local-authority.yaml` | the local authority's teams and contacts — \
+fill in every `TO BE COMPLETED` |
+| `local-rules.yaml` | the school's own rules, and changes to the base under `override:` \
+(the base's words naming its own council are set to `TO BE COMPLETED`) |
 | `calendar.yaml` | the school's term dates: a copy of the base's until the school's are entered |
 | `policy.md` | clauses whose words the school replaces or adds |
 | `scenarios/` | the school's own tests |

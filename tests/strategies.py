@@ -38,7 +38,8 @@ def names() -> st.SearchStrategy[ast.Name]:
 def percents() -> st.SearchStrategy[Decimal]:
     """Non-negative decimals with up to 9 places: 9.9, 0.5, 100, 0.00000001."""
     return st.builds(lambda n, places: Decimal(n).scaleb(-places),
-                     st.integers(min_value=0, max_value=10**6), st.integers(min_value=0, max_value=9))
+                     st.integers(min_value=0, max_value=10**6),
+                     st.integers(min_value=0, max_value=9))
 
 
 def literals() -> st.SearchStrategy[ast.Expr]:
@@ -47,8 +48,10 @@ def literals() -> st.SearchStrategy[ast.Expr]:
         st.builds(ast.BoolLit, st.booleans()),
         st.builds(ast.IntLit, naturals),
         st.builds(ast.PercentLit, percents()),
-        st.builds(ast.DateLit, st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31))),
-        st.builds(ast.DurationLit, st.integers(min_value=0, max_value=10**6), st.sampled_from(list(ast.Unit))),
+        st.builds(ast.DateLit,
+                  st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31))),
+        st.builds(ast.DurationLit, st.integers(min_value=0, max_value=10**6),
+                  st.sampled_from(list(ast.Unit))),
     )
 
 

@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from strategies import exprs
 
 from cme_policy.expr import ast
 from cme_policy.expr.parser import MAX_EXPR_CHARS, MAX_NESTING, ExprSyntaxError, parse_expr
 from cme_policy.expr.printer import to_source
-from strategies import exprs
 
 # Characters the grammar knows, with extra weight on the ones that make up tokens.
 GRAMMAR_ALPHABET = "abcdefghijklmnopqrstuvwxyz_0123456789.,(){}%+-=!<> \t\n-"
@@ -25,9 +25,11 @@ GRAMMAR_WORDS = ["and", "or", "not", "in", "as", "true", "false", "school days",
 @example(ast.PercentLit(Decimal("9.9")))
 @example(ast.PercentLit(Decimal("1E-8")))
 @example(ast.PercentLit(Decimal("1E+2")))
-@example(ast.Convert(ast.Convert(ast.DurationLit(1, ast.Unit.SCHOOL_DAYS), ast.Unit.DAYS), ast.Unit.WEEKS))
+@example(ast.Convert(ast.Convert(ast.DurationLit(1, ast.Unit.SCHOOL_DAYS), ast.Unit.DAYS),
+                     ast.Unit.WEEKS))
 @example(ast.Arith("-", ast.IntLit(1), ast.Arith("-", ast.IntLit(2), ast.IntLit(3))))
-@example(ast.BoolOp("and", (ast.BoolOp("and", (ast.Name(("a",)), ast.Name(("b",)))), ast.Name(("c",)))))
+@example(ast.BoolOp("and", (ast.BoolOp("and", (ast.Name(("a",)), ast.Name(("b",)))),
+                            ast.Name(("c",)))))
 @example(ast.Not(ast.In(ast.Name(("android",)), ast.SetLit(()), True)))
 @example(ast.Compare("<", ast.Compare("<", ast.IntLit(1), ast.IntLit(2)), ast.IntLit(3)))
 def test_print_then_parse_gives_the_same_ast(expr: ast.Expr) -> None:
@@ -72,8 +74,10 @@ def test_any_unicode_only_raises_syntax_errors(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(exprs(max_leaves=10), st.integers(min_value=0, max_value=200), st.text(min_size=1, max_size=3))
-def test_damaged_printed_expressions_only_raise_syntax_errors(expr: ast.Expr, at: int, junk: str) -> None:
+@given(exprs(max_leaves=10), st.integers(min_value=0, max_value=200),
+       st.text(min_size=1, max_size=3))
+def test_damaged_printed_expressions_only_raise_syntax_errors(expr: ast.Expr, at: int,
+                                                               junk: str) -> None:
     text = to_source(expr)
     at = at % (len(text) + 1)
     _assert_friendly(text[:at] + junk + text[at:])

@@ -4,8 +4,8 @@ true/false and enum facts they read, for overlaps (G006), gaps (G007) and shadow
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Sequence
 
 from cme_policy.diagnostics import DiagnosticSink
 from cme_policy.expr import ast

@@ -59,5 +59,6 @@ def check_traceability(policy: m.Policy, sink: DiagnosticSink) -> Coverage:
             missing.append(clause.id)
             sink.warning("C004", f"clause '{clause.id}' is not implemented by any rule or "
                          "procedure", clause.span,
-                         "cite it from a rule or state, or mark it `informative: true` under `clauses:`")
+                         "cite it from a rule or state, "
+                         "or mark it `informative: true` under `clauses:`")
     return Coverage(tuple(implemented), tuple(informative), tuple(missing))

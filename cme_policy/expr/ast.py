@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
-from typing import Union
 
 from cme_policy.source.span import Span
 
@@ -31,7 +30,7 @@ class Unit(str, Enum):
         return self.singular if amount == 1 else self.value
 
     @staticmethod
-    def parse(text: str) -> "Unit":
+    def parse(text: str) -> Unit:
         unit = Unit.lookup(text)
         if unit is None:
             raise ValueError(f"unknown unit {text!r}")
@@ -96,41 +95,41 @@ class Call:
     """A call of a declared measure with arguments."""
 
     func: Name
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class SetLit:
-    items: tuple["Expr", ...]
+    items: tuple[Expr, ...]
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
-    operand: "Expr"
+    operand: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class BoolOp:
     op: str  # "and" | "or"
-    operands: tuple["Expr", ...]
+    operands: tuple[Expr, ...]
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Compare:
     op: str  # == != < <= > >=
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class In:
-    item: "Expr"
-    collection: "Expr"
+    item: Expr
+    collection: Expr
     negated: bool = False
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
@@ -138,8 +137,8 @@ class In:
 @dataclass(frozen=True, slots=True)
 class Arith:
     op: str  # "+" | "-"
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
@@ -147,13 +146,13 @@ class Arith:
 class Convert:
     """`4 weeks as days`: the only way to move a duration between units."""
 
-    operand: "Expr"
+    operand: Expr
     unit: Unit
     span: Span = field(default=NO_SPAN, compare=False, repr=False)
 
 
-Expr = Union[BoolLit, IntLit, PercentLit, DateLit, DurationLit, Name, Call, SetLit, Not,
-             BoolOp, Compare, In, Arith, Convert]
+Expr = (BoolLit | IntLit | PercentLit | DateLit | DurationLit | Name | Call | SetLit | Not
+        | BoolOp | Compare | In | Arith | Convert)
 LITERALS = (BoolLit, IntLit, PercentLit, DateLit, DurationLit)
 NODE_KINDS: tuple[type, ...] = (BoolLit, IntLit, PercentLit, DateLit, DurationLit, Name, Call,
                                 SetLit, Not, BoolOp, Compare, In, Arith, Convert)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from cme_policy.expr.ast import Unit
 
@@ -35,13 +34,13 @@ class EnumT:
 
 @dataclass(frozen=True, slots=True)
 class SetT:
-    elem: "Type"
+    elem: Type
 
     def __str__(self) -> str:
         return f"a set of {str(self.elem).removeprefix('a ')}"
 
 
-Type = Union[Prim, DurationT, EnumT, SetT]
+Type = Prim | DurationT | EnumT | SetT
 BOOL = Prim("bool")
 INT = Prim("int")
 PERCENT = Prim("percent")

@@ -20,7 +20,8 @@ class MeasureKind:
 SCHOOL_DAYS = DurationT(Unit.SCHOOL_DAYS)
 KINDS: dict[str, MeasureKind] = {k.name: k for k in (
     MeasureKind("consecutive_school_days", SCHOOL_DAYS, (), True,
-                "the current run of consecutive school days in which every session has one of the codes"),
+                "the current run of consecutive school days in which every session has one of "
+                "the codes"),
     MeasureKind("count_sessions", DurationT(Unit.SESSIONS), (SCHOOL_DAYS, DATE), True,
                 "sessions with one of the codes within a window of school days up to the date, "
                 "or since a date"),

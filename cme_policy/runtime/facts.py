@@ -16,8 +16,7 @@ from cme_policy.runtime.calendar import SchoolCalendar
 from cme_policy.runtime.marks import CodeSet, PupilMarks
 from cme_policy.runtime.measures import since_day
 from cme_policy.runtime.pupil import CaseEvent
-from cme_policy.runtime.school_age import (compulsory_school_age_end,
-                                           compulsory_school_age_start)
+from cme_policy.runtime.school_age import compulsory_school_age_end, compulsory_school_age_start
 
 __all__ = ["ATTENDING_CATEGORIES", "BUILTIN_FACTS", "FactScope", "builtin_facts", "facts_on"]
 

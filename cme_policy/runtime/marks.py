@@ -292,7 +292,8 @@ class PupilMarks:
     def from_compact(
         cls, calendar: SchoolCalendar, table: CodeTable, start: date, text: str
     ) -> PupilMarks:
-        """Read the scenario notation (`"/\\ NN [C1][C1] -G"`) from the first school day >= start."""
+        """Read the scenario notation (`"/\\ NN [C1][C1] -G"`) from the first school
+        day >= start."""
         days = text.split()
         first = _first_day_on_or_after(calendar, start)
         if first + len(days) > calendar.school_day_count:

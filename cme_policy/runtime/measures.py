@@ -606,7 +606,8 @@ def _school_since_backwards(present: bytes) -> Iterator[int | None]:
 def oldest_unresolved(
     marks: PupilMarks, calendar: SchoolCalendar, codes: Codes, as_of: date
 ) -> int:
-    """School days from the oldest session still in codes (on or before as_of) to as_of; 0 if none."""
+    """School days from the oldest session still in codes (on or before as_of) to as_of;
+    0 if none."""
     cs = _codes(marks, calendar, codes)
     n = _days_upto(calendar, as_of)
     first = _first_day(_flags(marks, cs.flags), n)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Mapping, Union
 
-FactValue = Union[bool, int, Decimal, dt.date, str, None]
+FactValue = bool | int | Decimal | dt.date | str | None
 
 
 @dataclass(frozen=True, slots=True)

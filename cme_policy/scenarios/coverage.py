@@ -59,7 +59,7 @@ class Coverage:
     scenarios_run: int = 0
 
     @staticmethod
-    def of(policy: m.Policy) -> "Coverage":
+    def of(policy: m.Policy) -> Coverage:
         """An empty record for a policy: its rules, states, transitions and cited clauses."""
         transitions: set[TransitionKey] = set()
         states: set[StateKey] = set()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 from cme_policy.ir import model as m
 from cme_policy.runtime.results import DONE, DUE, OVERDUE, VIOLATED, PupilResult

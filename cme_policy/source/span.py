@@ -22,5 +22,5 @@ class Span(NamedTuple):
         return f"{self.path}:{self.line}:{self.column}"
 
     @staticmethod
-    def point(path: str, line: int, column: int) -> "Span":
+    def point(path: str, line: int, column: int) -> Span:
         return Span(path, line, column, line, column + 1)

@@ -26,14 +26,16 @@ DATA = Path(__file__).parent / "data"
 # C…004: concern raised and the DSL told on 6 Oct (done); "removed" logged on 7 Oct with no
 #        enquiries case open.
 EXPECTED = [
-    ("K856200000001", "rule", "long_run", "", "start enquiries", "officer", "2025-10-02", "overdue"),
+    ("K856200000001", "rule", "long_run", "", "start enquiries", "officer", "2025-10-02",
+     "overdue"),
     ("C856200000004", "procedure", "enquiries", "",
      "'removed' recorded but no case of 'enquiries' was open", "", "2025-10-07", "violated"),
     ("K856200000001", "procedure", "enquiries", "due",
      "'Enquiries due' was not completed by 2025-10-07; escalated", "", "2025-10-08", "violated"),
     ("N856200000003", "rule", "left_unknown", "", "tell the LA", "officer", "2025-10-08", "due"),
     ("K856200000001", "procedure", "enquiries", "late", "Enquiries late", "dsl", "", "due"),
-    ("C856200000004", "rule", "concern_to_dsl", "", "tell the DSL", "officer", "2025-10-07", "done"),
+    ("C856200000004", "rule", "concern_to_dsl", "", "tell the DSL", "officer", "2025-10-07",
+     "done"),
 ]
 FIELDS = ("upn", "source", "id", "state", "action", "role", "due", "status")
 

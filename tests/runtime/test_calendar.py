@@ -150,7 +150,8 @@ def test_between_counts_the_half_open_interval(
     b = data.draw(st.sampled_from(dates))
     expected = sum(1 for x in dates if a < x <= b and naive_school_day(cal, x))
     assert cal.school_days_between(a, b) == (expected if a <= b else -cal.school_days_between(b, a))
-    assert list(cal.school_days(a, b)) == [x for x in dates if a <= x <= b and naive_school_day(cal, x)]
+    assert list(cal.school_days(a, b)) == [x for x in dates
+                                           if a <= x <= b and naive_school_day(cal, x)]
 
 
 @settings(max_examples=60, deadline=None)
@@ -185,7 +186,8 @@ def leicester() -> SchoolCalendar:
 
 
 def test_leicester_counts(leicester: SchoolCalendar) -> None:
-    counts = {t.name: len(list(leicester.school_days(t.start, t.end))) for t in leicester.years[0].terms}
+    counts = {t.name: len(list(leicester.school_days(t.start, t.end)))
+              for t in leicester.years[0].terms}
     # Autumn 1 loses two INSET days, Summer 1 the early May bank holiday.
     assert counts == {
         "Autumn 1": 38, "Autumn 2": 35, "Spring 1": 30,
@@ -248,7 +250,8 @@ def test_leicester_stepping_and_indices(leicester: SchoolCalendar) -> None:
     assert leicester.school_day_index(d("2025-09-03")) == 0
     assert leicester.school_day_index(d("2025-09-01")) == 0
     assert leicester.school_day_index(d("2026-07-21")) == 193
-    assert leicester.school_day_index(d("2025-10-25")) == leicester.school_day_index(d("2025-11-03"))
+    assert (leicester.school_day_index(d("2025-10-25"))
+            == leicester.school_day_index(d("2025-11-03")))
     assert leicester.school_day_at(38) == d("2025-11-03")
     assert leicester.school_days_between(d("2026-05-01"), d("2026-05-05")) == 1
     assert leicester.school_days_between(d("2025-10-24"), d("2025-11-03")) == 1
@@ -330,7 +333,8 @@ def test_gap_between_years_is_not_covered() -> None:
         year("2027-28", 2027, [("2027-09-01", "2027-12-17")]),
     ])
     assert cal.covers(d("2026-01-01")) and not cal.covers(d("2026-12-01"))
-    with pytest.raises(CalendarError, match=r"2026-12-01 is outside every academic year .*2025-26 … 2027-28"):
+    with pytest.raises(CalendarError,
+                       match=r"2026-12-01 is outside every academic year .*2025-26 … 2027-28"):
         cal.is_school_day(d("2026-12-01"))
     # Counting or stepping across the gap would be a guess: the gap is named instead.
     with pytest.raises(CalendarError, match="date 2026-09-01 is outside every academic year"):

@@ -90,7 +90,8 @@ def test_overlapping_terms_across_years() -> None:
 """
     err = error_of(text)
     assert err.message == (
-        "term 'Autumn 26' (2026-07-15 to 2026-12-18) overlaps term 'Summer' (2026-04-13 to 2026-07-21)"
+        "term 'Autumn 26' (2026-07-15 to 2026-12-18) overlaps "
+        "term 'Summer' (2026-04-13 to 2026-07-21)"
     )
     assert where(err) == ("cal.yaml", 14, 36)
 
@@ -228,7 +229,8 @@ def test_unknown_key_far_from_any() -> None:
 
 
 def test_duplicate_key() -> None:
-    err = error_of(GOOD.replace("      end: 2026-08-31\n", "      end: 2026-08-31\n      start: 2025-09-02\n"))
+    err = error_of(GOOD.replace("      end: 2026-08-31\n",
+                                "      end: 2026-08-31\n      start: 2025-09-02\n"))
     assert err.message == "duplicate key 'start' in academic year"
     assert err.hint == "'start' is first given on line 4; keep one"
     assert where(err) == ("cal.yaml", 6, 7)
@@ -238,10 +240,12 @@ def test_duplicate_key() -> None:
     ("text", "message", "line", "column"),
     [
         (GOOD.replace(", end: 2026-03-27}", "}"), "term is missing required key 'end'", 8, 11),
-        (GOOD.replace("      end: 2026-08-31\n", ""), "academic year is missing required key 'end'", 3, 7),
+        (GOOD.replace("      end: 2026-08-31\n", ""),
+         "academic year is missing required key 'end'", 3, 7),
         ("calendar:\n  school: X\n", "calendar is missing required key 'academic_years'", 2, 3),
         ("school: X\n", "unknown key 'school' in calendar file", 1, 1),
-        (GOOD + "      closures:\n        - {reason: snow}\n", "closure is missing required key 'date'", 11, 11),
+        (GOOD + "      closures:\n        - {reason: snow}\n",
+         "closure is missing required key 'date'", 11, 11),
         (GOOD + "      closures:\n        - {start: 2026-02-02, reason: snow}\n",
          "closure is missing required key 'end'", 11, 11),
         (GOOD + "      closures:\n        - {date: 2026-02-02}\n",
@@ -255,7 +259,8 @@ def test_missing_required_key(text: str, message: str, line: int, column: int) -
 
 
 def test_closure_with_date_and_range() -> None:
-    err = error_of(GOOD + "      closures:\n        - {date: 2026-02-02, end: 2026-02-03, reason: snow}\n")
+    err = error_of(GOOD + "      closures:\n"
+                   "        - {date: 2026-02-02, end: 2026-02-03, reason: snow}\n")
     assert err.message == "closure gives both 'date' and 'end'"
     assert where(err) == ("cal.yaml", 11, 35)
 
@@ -361,7 +366,8 @@ def test_control_character() -> None:
 
 def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
-    path.write_bytes(GOOD.replace("calendar:\n", "calendar:\n  school: Caf\xe9 School\n").encode("latin-1"))
+    text = GOOD.replace("calendar:\n", "calendar:\n  school: Caf\xe9 School\n")
+    path.write_bytes(text.encode("latin-1"))
     err = error_of_file(path)
     assert err.message == "the calendar file is not valid UTF-8 (byte 0xe9)"
     assert where(err) == (str(path), 2, 14)
@@ -401,4 +407,5 @@ def test_docs_error_example() -> None:
         calendar_from_text(bad, "calendar.yaml")
     rendered = str(caught.value)
     assert rendered.split("\n")[0] in docs.read_text(encoding="utf-8")
-    assert rendered.startswith("calendar.yaml:11:35: error: term 'Spring 1' (2025-12-15 to 2026-02-13)")
+    assert rendered.startswith(
+        "calendar.yaml:11:35: error: term 'Spring 1' (2025-12-15 to 2026-02-13)")
