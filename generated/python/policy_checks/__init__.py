@@ -24,6 +24,7 @@ from . import (
     procedure_safeguarding,
     procedure_unexplained_absence,
     rules,
+    safeguards,
 )
 
 __all__ = ["CODE_TABLE", "POLICY", "audit", "evaluate", "screen"]
@@ -71,6 +72,7 @@ POLICY: Final = PolicySpec(
     fact_scopes=inputs.FACT_SCOPES,
     attending=inputs.ATTENDING,
     early=inputs.DONE_IN_ADVANCE,
+    safeguards=safeguards.SAFEGUARDS,
 )
 
 

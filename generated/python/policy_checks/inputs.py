@@ -118,6 +118,7 @@ FACT_TYPES: Final[Mapping[str, str]] = {
     'compulsory_school_age_start': 'date',
     'date_of_birth': 'date',
     'deletion_ground': 'deletion_ground',
+    'deletion_return_made': 'bool',
     'destination': 'destination',
     'ground_met_on': 'date',
     'has_cp_file': 'bool',
@@ -149,6 +150,10 @@ EVENT_SETS: Final[Mapping[str, tuple[tuple[str, object], ...]]] = {
     ),
     'home_education_service_notified': (
         ('off_roll', True),
+        ('deletion_return_made', True),
+    ),
+    'la_notified': (
+        ('deletion_return_made', True),
     ),
     'leave_of_absence_ended': (
         ('leave_expired', True),

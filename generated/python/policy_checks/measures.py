@@ -12,38 +12,17 @@ from cme_policy.runtime.engine import Ctx, school_days_before
 
 from .inputs import CODE_TABLE
 
-CODES_UNAUTHORISED_RUN: Final = CODE_TABLE.select(('G', 'N', 'O', ))
 CODES_UNEXPLAINED_RUN: Final = CODE_TABLE.select(('N', ))
 CODES_UNEXPLAINED_DAYS: Final = CODE_TABLE.select(('N', ))
 CODES_N_UNRESOLVED: Final = CODE_TABLE.select(('N', ))
 CODES_UNAUTHORISED_SESSIONS: Final = CODE_TABLE.select(('G', 'N', 'O', 'U', ))
+CODES_ABSENCE_SHARE: Final = CODE_TABLE.select(('C1', 'M', 'J1', 'S', 'C2', 'C', 'T', 'R', 'I', 'E', 'G', 'N', 'O', 'U', ))
+CODES_SCHOOL_DAYS_OUT: Final = CODE_TABLE.select(('/', '\\', 'L', 'K', 'V', 'P', 'W', 'B', ))
+CODES_UNAUTHORISED_RUN: Final = CODE_TABLE.select(('G', 'N', 'O', ))
 CODES_UNAUTHORISED_DAYS: Final = CODE_TABLE.select(('G', 'N', 'O', 'U', ))
 CODES_UNAUTHORISED_SESSIONS_SINCE: Final = CODE_TABLE.select(('G', 'N', 'O', 'U', ))
 CODES_SICKNESS_DAYS: Final = CODE_TABLE.select(('I', ))
 CODES_SICKNESS_SESSIONS: Final = CODE_TABLE.select(('I', ))
-CODES_ABSENCE_SHARE: Final = CODE_TABLE.select(('C1', 'M', 'J1', 'S', 'C2', 'C', 'T', 'R', 'I', 'E', 'G', 'N', 'O', 'U', ))
-CODES_SCHOOL_DAYS_OUT: Final = CODE_TABLE.select(('/', '\\', 'L', 'K', 'V', 'P', 'W', 'B', ))
-
-
-def m_unauthorised_run(ctx: Ctx) -> int:
-    'Measure unauthorised_run: the current run of consecutive school days in which every session is coded G, N or O.'
-    key = 'unauthorised_run'
-    if key in ctx.memo:
-        return cast('int', ctx.memo[key])
-    end = 2 * ctx.days()
-    value = (end - len(ctx.marks.text[:end].rstrip(CODES_UNAUTHORISED_RUN.chars))) // 2
-    ctx.memo[key] = value
-    return value
-
-
-def m_unauthorised_run_onset(ctx: Ctx, op: str, threshold: Any) -> dt.date | None:
-    'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    key = ('unauthorised_run', op, threshold)
-    if key in ctx.memo:
-        return cast('dt.date | None', ctx.memo[key])
-    onset = rt.consecutive_school_days_onset(ctx.marks, ctx.calendar, CODES_UNAUTHORISED_RUN, ctx.as_of, op, threshold)
-    ctx.memo[key] = onset
-    return onset
 
 
 def m_unexplained_run(ctx: Ctx) -> int:
@@ -136,6 +115,76 @@ def m_unauthorised_sessions_onset(ctx: Ctx, a_window: int, op: str, threshold: A
     return onset
 
 
+def m_absence_share(ctx: Ctx, a_since: dt.date) -> Fraction:
+    'Measure absence_share: the share of possible sessions missed through absence, authorised or not, since {since}.'
+    key = ('absence_share', a_since)
+    if key in ctx.memo:
+        return cast('Fraction', ctx.memo[key])
+    lo, hi = 2 * school_days_before(ctx.calendar, a_since), 2 * ctx.days()
+    num = den = 0
+    if lo < hi:
+        part = ctx.raw()[lo:hi]
+        num = part.translate(CODES_ABSENCE_SHARE.possible_flags).count(b'\x01')
+        den = part.translate(ctx.marks.table.possible_flags).count(b'\x01')
+    value = Fraction(100 * num, den) if den else Fraction(0)
+    ctx.memo[key] = value
+    return value
+
+
+def m_absence_share_onset(ctx: Ctx, a_since: dt.date, op: str, threshold: Any) -> dt.date | None:
+    'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
+    key = ('absence_share', a_since, op, threshold)
+    if key in ctx.memo:
+        return cast('dt.date | None', ctx.memo[key])
+    onset = rt.share_of_possible_sessions_onset(ctx.marks, ctx.calendar, CODES_ABSENCE_SHARE, ctx.as_of, a_since, op, threshold)
+    ctx.memo[key] = onset
+    return onset
+
+
+def m_school_days_out(ctx: Ctx) -> int | None:
+    'Measure school_days_out: school days since the pupil was last present or attending approved education (for a pupil never present, since the first session on the register).'
+    key = 'school_days_out'
+    if key in ctx.memo:
+        return cast('int | None', ctx.memo[key])
+    n = ctx.days()
+    pos = ctx.raw().translate(CODES_SCHOOL_DAYS_OUT.flags).rfind(b'\x01', 0, 2 * n)
+    day = pos // 2 if pos >= 0 else rt.first_marked_day(ctx.marks.text, n)
+    value = None if day < 0 else n - 1 - day
+    ctx.memo[key] = value
+    return value
+
+
+def m_school_days_out_onset(ctx: Ctx, op: str, threshold: Any) -> dt.date | None:
+    'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
+    key = ('school_days_out', op, threshold)
+    if key in ctx.memo:
+        return cast('dt.date | None', ctx.memo[key])
+    onset = rt.school_days_since_last_present_onset(ctx.marks, ctx.calendar, CODES_SCHOOL_DAYS_OUT, ctx.as_of, op, threshold)
+    ctx.memo[key] = onset
+    return onset
+
+
+def m_unauthorised_run(ctx: Ctx) -> int:
+    'Measure unauthorised_run: the current run of consecutive school days in which every session is coded G, N or O.'
+    key = 'unauthorised_run'
+    if key in ctx.memo:
+        return cast('int', ctx.memo[key])
+    end = 2 * ctx.days()
+    value = (end - len(ctx.marks.text[:end].rstrip(CODES_UNAUTHORISED_RUN.chars))) // 2
+    ctx.memo[key] = value
+    return value
+
+
+def m_unauthorised_run_onset(ctx: Ctx, op: str, threshold: Any) -> dt.date | None:
+    'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
+    key = ('unauthorised_run', op, threshold)
+    if key in ctx.memo:
+        return cast('dt.date | None', ctx.memo[key])
+    onset = rt.consecutive_school_days_onset(ctx.marks, ctx.calendar, CODES_UNAUTHORISED_RUN, ctx.as_of, op, threshold)
+    ctx.memo[key] = onset
+    return onset
+
+
 def m_unauthorised_days(ctx: Ctx, a_since: dt.date) -> int:
     'Measure unauthorised_days: school days with a session of unauthorised absence since {since}.'
     key = ('unauthorised_days', a_since)
@@ -218,54 +267,5 @@ def m_sickness_sessions_onset(ctx: Ctx, a_since: dt.date, op: str, threshold: An
     if key in ctx.memo:
         return cast('dt.date | None', ctx.memo[key])
     onset = rt.count_sessions_onset(ctx.marks, ctx.calendar, CODES_SICKNESS_SESSIONS, ctx.as_of, a_since, op, threshold)
-    ctx.memo[key] = onset
-    return onset
-
-
-def m_absence_share(ctx: Ctx, a_since: dt.date) -> Fraction:
-    'Measure absence_share: the share of possible sessions missed through absence, authorised or not, since {since}.'
-    key = ('absence_share', a_since)
-    if key in ctx.memo:
-        return cast('Fraction', ctx.memo[key])
-    lo, hi = 2 * school_days_before(ctx.calendar, a_since), 2 * ctx.days()
-    num = den = 0
-    if lo < hi:
-        part = ctx.raw()[lo:hi]
-        num = part.translate(CODES_ABSENCE_SHARE.possible_flags).count(b'\x01')
-        den = part.translate(ctx.marks.table.possible_flags).count(b'\x01')
-    value = Fraction(100 * num, den) if den else Fraction(0)
-    ctx.memo[key] = value
-    return value
-
-
-def m_absence_share_onset(ctx: Ctx, a_since: dt.date, op: str, threshold: Any) -> dt.date | None:
-    'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    key = ('absence_share', a_since, op, threshold)
-    if key in ctx.memo:
-        return cast('dt.date | None', ctx.memo[key])
-    onset = rt.share_of_possible_sessions_onset(ctx.marks, ctx.calendar, CODES_ABSENCE_SHARE, ctx.as_of, a_since, op, threshold)
-    ctx.memo[key] = onset
-    return onset
-
-
-def m_school_days_out(ctx: Ctx) -> int | None:
-    'Measure school_days_out: school days since the pupil was last present or attending approved education (for a pupil never present, since the first session on the register).'
-    key = 'school_days_out'
-    if key in ctx.memo:
-        return cast('int | None', ctx.memo[key])
-    n = ctx.days()
-    pos = ctx.raw().translate(CODES_SCHOOL_DAYS_OUT.flags).rfind(b'\x01', 0, 2 * n)
-    day = pos // 2 if pos >= 0 else rt.first_marked_day(ctx.marks.text, n)
-    value = None if day < 0 else n - 1 - day
-    ctx.memo[key] = value
-    return value
-
-
-def m_school_days_out_onset(ctx: Ctx, op: str, threshold: Any) -> dt.date | None:
-    'The first school day of the unbroken stretch, up to the as-of date, on which `value op threshold` held.'
-    key = ('school_days_out', op, threshold)
-    if key in ctx.memo:
-        return cast('dt.date | None', ctx.memo[key])
-    onset = rt.school_days_since_last_present_onset(ctx.marks, ctx.calendar, CODES_SCHOOL_DAYS_OUT, ctx.as_of, op, threshold)
     ctx.memo[key] = onset
     return onset

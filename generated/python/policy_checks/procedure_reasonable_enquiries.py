@@ -17,7 +17,7 @@ def within_enquiries_due(ctx: Ctx) -> int | None:
 
 def guard_la_notified_0(ctx: Ctx) -> bool:
     'Guard of la_notified --removed_from_roll--> removed_from_roll.'
-    return (((ctx.values.get('safeguarding_concern', False) is not True) or (ctx.values.get('referred_to_social_care', False) is True)) and (ctx.values.get('sickness_or_unavoidable_cause', False) is not True) and ((_m.m_unauthorised_run(ctx) >= 20) or ((ctx.values.get('leave_expired', False) is True) and (_m.m_unauthorised_run(ctx) >= 10))))
+    return (((ctx.values.get('safeguarding_concern', False) is not True) or (ctx.values.get('referred_to_social_care', False) is True)) and (ctx.values.get('joint_enquiries_failed', False) is True) and (ctx.values.get('sickness_or_unavoidable_cause', False) is not True) and ((_m.m_unauthorised_run(ctx) >= 20) or ((ctx.values.get('leave_expired', False) is True) and (_m.m_unauthorised_run(ctx) >= 10))))
 
 
 def within_notify_la(ctx: Ctx) -> int | None:
