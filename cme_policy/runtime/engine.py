@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from cme_policy.runtime.calendar import CalendarError, SchoolCalendar
 from cme_policy.runtime.facts import FactScope, facts_on
 from cme_policy.runtime.marks import CodeSet, PupilMarks
+from cme_policy.runtime.memo import Known, MemoKey
 from cme_policy.runtime.pupil import CaseEvent, Pupil
 from cme_policy.runtime.results import (
     DONE,
@@ -53,7 +54,7 @@ class Ctx:
                  log: Sequence[CaseEvent] = ()) -> None:
         self.calendar, self.marks, self.as_of = calendar, marks, as_of
         self.values, self.since, self.log = values, since, log
-        self.memo: dict[object, object] = {}
+        self.memo: dict[MemoKey, object] = {}
         self._n = -1
         self._raw: bytes | None = None
 
@@ -437,7 +438,7 @@ class _Pupil:
 def evaluate(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, events: Sequence[CaseEvent],
              calendar: SchoolCalendar, as_of: date,
              fired: Sequence[bool] | None = None,
-             known: Mapping[object, object] | None = None) -> PupilResult:
+             known: Known | None = None) -> PupilResult:
     """Rules, procedure cases and log violations for one pupil as of a date.
 
     Both optional arguments come from working out many pupils at once beforehand (see
@@ -461,7 +462,7 @@ def evaluate(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, events: Sequence
 def _evaluate_once(spec: PolicySpec, pupil: Pupil, marks: PupilMarks, calendar: SchoolCalendar,
                    as_of: date, log: Sequence[CaseEvent], inert: frozenset[int],
                    fired: Sequence[bool] | None = None,
-                   known: Mapping[object, object] | None = None
+                   known: Known | None = None
                    ) -> tuple[PupilResult, set[int]]:
     """One pass, with the facts of the `inert` events left out; also the events refused."""
     p = _Pupil(spec, pupil, marks, calendar, log, inert)

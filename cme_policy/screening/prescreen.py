@@ -34,6 +34,7 @@ from cme_policy.runtime.engine import shift
 from cme_policy.runtime.inputs.marks_columnar import GridMarks
 from cme_policy.runtime.marks import NO_MARK, CodeTable, PupilMarks
 from cme_policy.runtime.measures import school_days_around
+from cme_policy.runtime.memo import MemoKey, onset_key, value_key
 from cme_policy.runtime.readers import PUPIL_COLUMNS
 from cme_policy.screening.constants import Constants
 from cme_policy.screening.measure_columns import (
@@ -75,7 +76,7 @@ class Prescreened:
     settled: Bools
     """Pupils whose last marked day up to the as-of date is that date, or who have no mark
     yet: the engine then looks for cases opening on no other day (see `_checkpoints`)."""
-    known: Callable[[int], dict[object, object]]
+    known: Callable[[int], dict[MemoKey, object]]
     """Pupil k's measure values and onsets as of the date, for `engine.evaluate(known=…)`."""
     exact: tuple[bool, ...] = ()
     """Per rule: every part of its condition had a column, so `may_fire` is exactly whether
@@ -130,10 +131,10 @@ class _Block:
         self.screen, self.facts, self.grid = screen, facts, grid
         self.n = len(facts)
         self.memo: dict[str, Objects] = {}
-        self.values: dict[object, Values] = {}
+        self.values: dict[MemoKey, Values] = {}
         self.compares: list[tuple[str, tuple[object, ...], str, object, Bools]] = []
         """The measure comparisons of the rule being turned into a column."""
-        self.onsets: list[dict[int, tuple[object, dt.date | None]]] = []
+        self.onsets: list[dict[int, tuple[MemoKey, dt.date | None]]] = []
         """Per comparison of a rule: pupil -> (memo key, onset) where the rule fires."""
         self._marks: MarksBlock | None = None
         self.ordinals: dict[int, tuple[object, Ints]] = {}
@@ -332,7 +333,7 @@ class _Block:
 
     def _values(self, name: str, args: tuple[object, ...]) -> Values:
         """A measure's values for the block, remembered under the generated code's memo key."""
-        key = (name, *args) if args else name
+        key = value_key(name, *args)
         found = self.values.get(key)
         if found is None:
             measure, codes = self.screen.world.measures[name]
@@ -358,15 +359,16 @@ class _Block:
                                   kind.onset(sub, codes, args, NEGATED[op], threshold))
             except (NotCovered, CalendarError, ValueError, ArithmeticError):
                 continue
-            keys = ((name, *args, op, threshold), (name, *args, NEGATED[op], threshold))
+            keys = (onset_key(name, args, op, threshold),
+                    onset_key(name, args, NEGATED[op], threshold))
             self.onsets.append({
                 row: (keys[0] if h else keys[1], days[onset] if onset >= 0 else None)
                 for row, h, onset in zip(rows.tolist(), hit.tolist(), onsets.tolist())})
 
-    def known(self, k: int) -> dict[object, object]:
+    def known(self, k: int) -> dict[MemoKey, object]:
         """Pupil k's measure values and onsets worked out here, keyed as the generated
         measure functions memoise them."""
-        out: dict[object, object] = {key: values.at(k) for key, values in self.values.items()}
+        out: dict[MemoKey, object] = {key: values.at(k) for key, values in self.values.items()}
         for by_pupil in self.onsets:
             found = by_pupil.get(k)
             if found is not None:

@@ -237,3 +237,19 @@ def test_a_case_opened_on_the_last_marked_day_is_not_lost() -> None:
     fast, _ = screen(_work(school, as_of, Prescreen(POLICY, CALENDAR, as_of)), 1, lambda _: None)
     assert fast == plain
     assert any(",procedure," in line for _, _, _, line in plain), plain
+
+
+def test_memo_keys_are_built_alike_by_the_generator_and_the_prescreen() -> None:
+    """The generated code writes its memo keys from `*_key_source`; the prescreen calls
+    `*_key`: evaluated, the source is the same key, with and without arguments."""
+    import datetime as dt
+
+    from cme_policy.runtime.memo import onset_key, onset_key_source, value_key, value_key_source
+
+    since, window, op, threshold = dt.date(2025, 9, 1), 5, ">=", 10
+    scope = {"a_since": since, "a_window": window, "op": op, "threshold": threshold}
+    for names, args in (((), ()), (("a_since",), (since,)), (("a_since", "a_window"),
+                                                             (since, window))):
+        assert eval(value_key_source("m", names), {}, scope) == value_key("m", *args)
+        assert eval(onset_key_source("m", names), {}, scope) == onset_key("m", args, op,
+                                                                          threshold)

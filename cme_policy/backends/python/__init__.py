@@ -34,6 +34,7 @@ from cme_policy.ir.derived import early_window, rule_in_force, statutory_deadlin
 from cme_policy.ir.measures import KINDS
 from cme_policy.ir.values import Dur, fact_value, literal_value
 from cme_policy.runtime.facts import ATTENDING_CATEGORIES
+from cme_policy.runtime.memo import onset_key_source, value_key_source
 
 PACKAGE = "policy_checks"
 ROOT = f"python/{PACKAGE}"
@@ -154,7 +155,8 @@ class _Generator:
         doc = f"Measure {x.id}: {x.label}."
         return {"func": func, "id": x.id, "codes_name": codes_name, "codes": x.codes, "args": args,
                 "result": result, "body": body, "kind": x.kind, "doc": doc,
-                "key": f"({x.id!r}, {', '.join(a for a, _ in args)})" if args else repr(x.id)}
+                "key": value_key_source(x.id, [a for a, _ in args]),
+                "onset_key": onset_key_source(x.id, [a for a, _ in args])}
 
     # -- rules ----------------------------------------------------------------------------------
     def rules(self) -> str:
