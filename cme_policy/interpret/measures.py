@@ -27,6 +27,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from cme_policy.interpret.school_days import SchoolDays
+from cme_policy.ir.values import COMPARE
 
 if TYPE_CHECKING:
     from cme_policy.runtime.marks import PupilMarks
@@ -35,13 +36,6 @@ Code = str | None
 Codes = frozenset[str]
 Series = list[object]
 
-_OPS: dict[str, Callable[[object, object], bool]] = {
-    "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,  # type: ignore[operator]
-    "<=": lambda a, b: a <= b,  # type: ignore[operator]
-    ">": lambda a, b: a > b,  # type: ignore[operator]
-    ">=": lambda a, b: a >= b,  # type: ignore[operator]
-}
 
 
 class Register:
@@ -230,11 +224,11 @@ def onset(kind: str, reg: Register, codes: Codes, possible: Codes, as_of: dt.dat
           args: Sequence[object], op: str, threshold: object) -> dt.date | None:
     """The first school day of the unbroken stretch of school days up to `as_of` on which
     `value op threshold` held (docs/measures.md); None when it does not hold as of `as_of`."""
-    if op not in _OPS:
+    if op not in COMPARE:
         raise ValueError(f"unknown comparison {op!r}")
 
     def holds(v: object) -> bool:
-        return v is not None and _OPS[op](v, threshold)
+        return v is not None and COMPARE[op](v, threshold)
 
     if not holds(value(kind, reg, codes, possible, as_of, args)):
         return None

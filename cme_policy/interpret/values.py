@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import calendar as _months
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from cme_policy.expr import ast
@@ -14,11 +13,12 @@ from cme_policy.ir.values import (
     FLIPPED,
     NEGATED,
     Dur,
+    compare,
     convert,
     literal_value,
 )
 
-__all__ = ["COMPARE", "CONVERSION_FACTORS", "FLIPPED", "NEGATED", "Dur", "Held", "add_months",
+__all__ = ["CONVERSION_FACTORS", "FLIPPED", "NEGATED", "Dur", "Held", "add_months",
            "compare", "convert", "earlier", "later", "literal_value", "shift"]
 
 
@@ -30,20 +30,8 @@ class Held:
     since: dt.date | None = None
 
 
-COMPARE: dict[str, Callable[[object, object], bool]] = {
-    "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,  # type: ignore[operator]
-    "<=": lambda a, b: a <= b,  # type: ignore[operator]
-    ">": lambda a, b: a > b,  # type: ignore[operator]
-    ">=": lambda a, b: a >= b,  # type: ignore[operator]
-}
 
 
-def compare(op: str, left: object, right: object) -> bool:
-    """`left op right`; a comparison with a missing value (None) is false, `!=` included."""
-    if left is None or right is None:
-        return False
-    return COMPARE[op](left, right)
 
 
 def later(a: dt.date | None, b: dt.date | None) -> dt.date | None:

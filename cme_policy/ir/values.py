@@ -31,7 +31,7 @@ NEGATED = {">=": "<", ">": "<=", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
 """The comparison that holds exactly when one does not (both sides present)."""
 FLIPPED = {">=": "<=", ">": "<", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
 """The same comparison with its sides swapped."""
-_COMPARE: dict[str, Callable[[object, object], bool]] = {
+COMPARE: dict[str, Callable[[object, object], bool]] = {
     "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
     "<": lambda a, b: a < b,  # type: ignore[operator]
     "<=": lambda a, b: a <= b,  # type: ignore[operator]
@@ -60,7 +60,7 @@ def compare(op: str, left: object, right: object) -> bool:
     """`left op right`; a comparison with a missing value (None) is false, `!=` included."""
     if left is None or right is None:
         return False
-    return _COMPARE[op](left, right)
+    return COMPARE[op](left, right)
 
 
 def convert(value: Dur, unit: ast.Unit) -> Dur:
