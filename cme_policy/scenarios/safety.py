@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -228,20 +228,23 @@ class _Search:
         self._arrival[proc.id] = into
         return into
 
-    def _openings(self, proc: m.Procedure, names: set[str]) -> list[list[str]]:
+    def _openings(self, proc: m.Procedure, names: tuple[set[str], set[str]]
+                  ) -> list[list[str]]:
         """Events to record before walking the procedure: none; the procedure's own opener;
         or one event that sets a fact the rules opening it read (a written notice)."""
         out: list[list[str]] = [[]] + [[e] for e in proc.opened_by[:1]]
-        read = {f.id for f in self.policy.facts if f.origin == "events" and f.id in names}
+        read = {f.id for f in self.policy.facts if f.origin == "events" and f.id in names[1]}
         out += [[e.id] for e in self.policy.events
                 if any(fact in read for fact, _ in e.sets) and [e.id] not in out]
         return out
 
-    def _pupils(self, names: set[str]) -> Iterator[tuple[tuple[str, ast.Expr], ...]]:
+    def _pupils(self, names: tuple[set[str], set[str]]
+                ) -> Iterator[tuple[tuple[str, ast.Expr], ...]]:
         """The pupils file's records to try: a ten-year-old with nothing else recorded, then
         one for each value of an enum fact from the pupils file that the procedure's opening
         rules or guards name (a deletion ground, a destination), and one they do not, each met
         on the as-of date."""
+        guarded, opening = names
         born = ast.DateLit(self.as_of.replace(year=self.as_of.year - 10))
         base = (("date_of_birth", born),)
         yield base
@@ -251,10 +254,14 @@ class _Search:
         enums = {e.id: e for e in self.policy.enums}
         for fact in self.policy.facts:
             enum = enums.get(fact.type_name)
-            if fact.origin != "pupils" or enum is None or fact.id not in names:
+            if fact.origin != "pupils" or enum is None or fact.id not in guarded | opening:
                 continue
-            members = [x.id for x in enum.members if x.id in names]
-            members += [x.id for x in enum.members if x.id not in names][:1]
+            # a value each the guards name; of the rest, one the opening rules name and one
+            # nothing names (the guards treat all of those alike)
+            members = [x.id for x in enum.members if x.id in guarded]
+            rest = [x.id for x in enum.members if x.id not in guarded]
+            members += [x for x in rest if x in opening][:1]
+            members += [x for x in rest if x not in opening][:1]
             for member in members:
                 yield base + ((fact.id, ast.Name((member,))),) + dates
 
@@ -294,10 +301,14 @@ def _shortest_path(proc: m.Procedure, target: str) -> list[str] | None:
     return None
 
 
-def _names(policy: m.Policy, proc: m.Procedure) -> set[str]:
-    """Every name the rules that open the procedure and its guards mention."""
-    exprs: list[ast.Expr] = [r.when for r in policy.rules if r.opens == proc.id]
-    exprs += [t.guard for s in proc.states for t in s.transitions if t.guard is not None]
+def _names(policy: m.Policy, proc: m.Procedure) -> tuple[set[str], set[str]]:
+    """The names the procedure's guards mention, and those the rules that open it do."""
+    return (_walk_names(t.guard for s in proc.states for t in s.transitions
+                        if t.guard is not None),
+            _walk_names(r.when for r in policy.rules if r.opens == proc.id))
+
+
+def _walk_names(exprs: Iterable[ast.Expr]) -> set[str]:
     out: set[str] = set()
     for e in exprs:
         out |= {n.dotted for n in ast.walk(e) if isinstance(n, ast.Name)}

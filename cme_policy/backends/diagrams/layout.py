@@ -9,6 +9,7 @@ crosses a box other than its own ends, and no two boxes overlap.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import textwrap
 from dataclasses import dataclass, field
@@ -134,9 +135,12 @@ class _Pair:
     back: bool = False
 
 
+@functools.lru_cache(maxsize=64)
 def layout_chart(chart: Chart, max_width: float = PAGE_WIDTH) -> Layout:
     """The chart laid out with the word wrapping that gives the shortest drawing no wider
-    than `max_width` (so it prints at full size on one page); the narrowest when none fits."""
+    than `max_width` (so it prints at full size on one page); the narrowest when none fits.
+    Cached: a chart is a frozen value, drawn for diagrams/, the pack and the reference, with
+    and without the line key; the layout is the same each time."""
     best: tuple[float, Layout] | None = None
     for title_wrap, label_wrap in WRAPS:
         placed = _layout(chart, title_wrap, label_wrap)
