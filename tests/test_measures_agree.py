@@ -164,7 +164,7 @@ def covered_dates(days: SchoolDays) -> st.SearchStrategy[dt.date]:
 
 
 def since_dates(days: SchoolDays) -> st.SearchStrategy[dt.date]:
-    """A `since` for a count: anywhere in the calendar, or before or after it."""
+    """A `since` for a count or a share: anywhere in the calendar, or before or after it."""
     first, last = days.years[0].start, days.years[-1].end
     return st.one_of(covered_dates(days), st.dates(first - dt.timedelta(days=400), first),
                      st.dates(last, last + dt.timedelta(days=400)))
@@ -261,8 +261,8 @@ def _draw_case(data: st.DataObject, policy: m.Policy, table: CodeTable,
         else:
             args = (data.draw(st.one_of(st.integers(0, 3), st.integers(0, 250)),
                               label="window"),)
-    elif kind == "share_of_possible_sessions":
-        args = (data.draw(covered_dates(days), label="since"),)
+    elif kind == "share_of_possible_sessions":  # clipped like a count's since date
+        args = (data.draw(since_dates(days), label="since"),)
     measure = f"{SHORT[kind]}_{code_set}{suffix}"
     as_of = data.draw(covered_dates(days), label="as_of")
     op = data.draw(st.sampled_from(OPS), label="op")

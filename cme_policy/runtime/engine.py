@@ -32,9 +32,10 @@ from cme_policy.runtime.results import (
 )
 
 __all__ = [
-    "NO_SINCE", "Ctx", "InvariantSpec", "PolicySpec", "ProcedureSpec", "StateSpec",
+    "NO_SINCE", "Ctx", "InvariantSpec", "PolicySpec", "ProcedureSpec", "SafeguardSpec",
+    "StateSpec",
     "academic_year_start", "audit", "bool_op", "completed", "done", "evaluate", "facts_at",
-    "in_force", "late", "later", "latest", "school_days_before",
+    "in_force", "late", "later", "latest",
     "school_days_upto", "screen_ctx", "shift", "sorted_log", "shift_opt", "status",
     "term_start", "today_compare",
 ]
@@ -263,24 +264,6 @@ school_days_upto = _DayCount()
 """`school_days_upto(calendar, d)`: how many school days fall on or before d."""
 
 
-class _DaysBefore(_DayCount):
-    def __call__(self, calendar: SchoolCalendar, d: date) -> int:
-        if self.calendar is not calendar or len(self.memo) > 4096:
-            self.calendar, self.memo = calendar, {}
-        n = self.memo.get(d)
-        if n is None:
-            if d > calendar.last_school_day and not calendar.is_school_day(d):
-                n = calendar.school_day_count
-            elif calendar.is_school_day(d):
-                n = calendar.school_day_index(d)
-            else:  # a holiday: counted backwards, even just before a gap between years
-                n = calendar.school_days_on_or_before(d)
-            self.memo[d] = n
-        return n
-
-
-school_days_before = _DaysBefore()
-"""`school_days_before(calendar, d)`: how many school days fall strictly before d."""
 
 
 # -- tables -------------------------------------------------------------------------------------

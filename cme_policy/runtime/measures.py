@@ -102,11 +102,6 @@ def _days_upto(calendar: SchoolCalendar, d: date) -> int:
     return _COUNTS.around(calendar, d)[1]
 
 
-def _days_before(calendar: SchoolCalendar, d: date) -> int:
-    """How many school days fall strictly before d (a date outside the calendar is an error)."""
-    return _COUNTS.around(calendar, d)[0]
-
-
 def since_day(calendar: SchoolCalendar, since: date) -> int:
     """The index of the first school day counted from `since`: the school days before it,
     clipped to the calendar, so a count since a date before the calendar starts at its first
@@ -431,7 +426,7 @@ def _share_counts(
     marks: PupilMarks, cs: CodeSet, calendar: SchoolCalendar, as_of: date, since: date
 ) -> tuple[int, int]:
     """(sessions in codes that are possible, possible sessions) over [since, as_of]."""
-    lo, hi = 2 * _days_before(calendar, since), 2 * _days_upto(calendar, as_of)
+    lo, hi = 2 * since_day(calendar, since), 2 * _days_upto(calendar, as_of)
     if lo >= hi:
         return 0, 0
     ascii_text = marks.text.encode("ascii")
@@ -447,7 +442,7 @@ def share_of_possible_sessions_onset(
     """Onset of `share op threshold`, from every day's cumulative counts in one pass."""
     cs = _codes(marks, calendar, codes)
     holds = _condition(op, threshold)
-    first, n = _days_before(calendar, since), _days_upto(calendar, as_of)
+    first, n = since_day(calendar, since), _days_upto(calendar, as_of)
     num, den = _share_counts(marks, cs, calendar, as_of, since)
     if not holds(Fraction(100 * num, den) if den else 0):
         return None

@@ -250,7 +250,7 @@ class Share(Kind):
     def _first(self, block: Block, since: object) -> int:
         if not isinstance(since, dt.date):
             raise NotCovered("a share since something other than a date")
-        return school_days_around(block.calendar, since)[0]
+        return runtime.since_day(block.calendar, since)  # clipped, as the counts' is
 
     def value(self, block: Block, codes: CodeSet, *args: object) -> Values:
         first = self._first(block, args[0])

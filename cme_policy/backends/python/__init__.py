@@ -139,9 +139,7 @@ class _Generator:
         result_types = " ".join(e["result"] for e in entries) + " ".join(
             t for e in entries for _, t in e["args"])
         return self.render("measures.py.j2", measures=entries,
-                           uses_fraction="Fraction" in result_types,
-                           uses_before=any(e["kind"] == "share_of_possible_sessions"
-                                           for e in entries))
+                           uses_fraction="Fraction" in result_types)
 
     def _measure(self, x: m.Measure) -> dict[str, Any]:
         func = self.measure_funcs[x.id]
@@ -339,7 +337,7 @@ _FAST_BODIES = {
         "value = (int.from_bytes(flags[::2], 'big') | int.from_bytes(flags[1::2], 'big'))"
         ".bit_count()"],
     "share_of_possible_sessions": [
-        "lo, hi = 2 * school_days_before(ctx.calendar, {a0}), 2 * ctx.days()",
+        "lo, hi = 2 * rt.since_day(ctx.calendar, {a0}), 2 * ctx.days()",
         "num = den = 0",
         "if lo < hi:",
         "    part = ctx.raw()[lo:hi]",

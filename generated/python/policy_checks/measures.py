@@ -8,7 +8,7 @@ from fractions import Fraction
 from typing import Any, Final, cast
 
 from cme_policy.runtime import measures as rt
-from cme_policy.runtime.engine import Ctx, school_days_before
+from cme_policy.runtime.engine import Ctx
 
 from .inputs import CODE_TABLE
 
@@ -120,7 +120,7 @@ def m_absence_share(ctx: Ctx, a_since: dt.date) -> Fraction:
     key = ('absence_share', a_since)
     if key in ctx.memo:
         return cast('Fraction', ctx.memo[key])
-    lo, hi = 2 * school_days_before(ctx.calendar, a_since), 2 * ctx.days()
+    lo, hi = 2 * rt.since_day(ctx.calendar, a_since), 2 * ctx.days()
     num = den = 0
     if lo < hi:
         part = ctx.raw()[lo:hi]
