@@ -409,7 +409,8 @@ def _clauses(sources: SourceSet, meta: list[tuple[str, YMap, Span]],
         review_node = node.get("review")
         review = tuple(m.ReviewItem(b.text(r, "summary") or "", b.text(r, "text_says"),
                                     b.text(r, "law_says"), b.texts(r, "sources"),
-                                    b.flag(r, "verified", True), r.span)
+                                    b.flag(r, "verified", True), r.span,
+                                    b.text(r, "proposed"))
                        for r in (review_node.items if isinstance(review_node, YSeq) else ())
                        if isinstance(r, YMap))
         out.append(m.Clause(clause.id, clause.text, clause.heading,

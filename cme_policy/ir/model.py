@@ -84,6 +84,8 @@ class ReviewItem:
     sources: tuple[str, ...] = ()
     verified: bool = True
     span: Span = _span()
+    proposed: str | None = None
+    """Replacement wording the school proposes to the governors."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,7 @@ REVIEW_ITEM = Obj("review item", {
     "law_says": _f(TEXT, "what the law in force says"),
     "sources": _f(ListOf(TEXT), "sources for the current law"),
     "verified": _f(BOOLEAN, "false when a source is unverified"),
+    "proposed": _f(TEXT, "the wording proposed to the governors in place of the policy's"),
 })
 CLAUSE = Obj("clause", {
     "informative": _f(BOOLEAN, "true when nothing needs to implement the clause"),

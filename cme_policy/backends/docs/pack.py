@@ -208,9 +208,8 @@ class _PackBuilder:
             kind = ("reading" if "reading" in text else
                     "differs" if item.text_says or item.verified else "unverified")
             law = self.plain(item.law_says) or "See the sources."
-            own = getattr(item, "proposed", None)  # wording the policy may record one day
-            if own:
-                proposal, drafted = self.plain(str(own)), False
+            if item.proposed:
+                proposal, drafted = self.plain(item.proposed), False
             elif kind == "reading":
                 proposal = (f"Keep this reading, say so in the policy, and ask {self.la} to "
                             "confirm it.")
