@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -148,13 +149,20 @@ def _check_region(region: str) -> None:
 
 def _load_bank_holidays(region: str, years: Sequence[AcademicYear]) -> dict[date, str]:
     """England's bank holidays from the maintained `holidays` package, never a local list."""
+    first = min(y.start.year for y in years)
+    last = max(y.end.year for y in years)
+    return dict(_bank_holidays(region, first, last))
+
+
+@functools.lru_cache(maxsize=16)
+def _bank_holidays(region: str, first: int, last: int) -> tuple[tuple[date, str], ...]:
+    """Cached: `check` and the search for unlawful steps (and `run`'s readers) each build
+    the same calendar, and the package takes ~50 ms to work a region's years out."""
     # Imported here: it costs ~0.2 s, which only programs that build a calendar should pay.
     import holidays
 
-    first = min(y.start.year for y in years)
-    last = max(y.end.year for y in years)
     found = holidays.country_holidays("GB", subdiv=_REGIONS[region], years=range(first, last + 1))
-    return {d: str(name) for d, name in sorted(found.items())}
+    return tuple((d, str(name)) for d, name in sorted(found.items()))
 
 
 def _check_year_shape(year: AcademicYear, where: KeyPath) -> None:
