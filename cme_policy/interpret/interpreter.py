@@ -17,7 +17,7 @@ from cme_policy.interpret.rules import evaluate_rule
 from cme_policy.interpret.world import World
 from cme_policy.ir import model as m
 from cme_policy.runtime.pupil import CaseEvent, Pupil
-from cme_policy.runtime.results import PupilResult, RuleOutcome, Violation
+from cme_policy.runtime.results import PupilResult, RuleOutcome, Violation, unlawful_violation
 
 if TYPE_CHECKING:
     from cme_policy.runtime.calendar import SchoolCalendar
@@ -114,12 +114,9 @@ def _safeguard_violations(world: World, log: Sequence[CaseEvent],
                 continue
             for req in guard.requirements:
                 if not at(event.date).holds(req.when):
-                    out.setdefault(i, []).append(Violation(
-                        guard.id, "unlawful", event.date,
-                        f"'{event.event}' recorded on {event.date.isoformat()} was not lawful: "
-                        f"the law requires that {req.title} ({req.source}), and that did not "
-                        "hold",
-                        req.id, event.event, guard.clauses, "law"))
+                    out.setdefault(i, []).append(unlawful_violation(
+                        guard.id, req.id, req.title, req.source or "", event.event,
+                        event.date, guard.clauses))
     return out
 
 

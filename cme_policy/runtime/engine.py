@@ -29,6 +29,7 @@ from cme_policy.runtime.results import (
     Step,
     Violation,
     late_violation,
+    unlawful_violation,
 )
 
 __all__ = [
@@ -500,11 +501,9 @@ def _safeguard_violations(spec: PolicySpec, p: _Pupil, log: Sequence[CaseEvent],
         for guard in guards:
             for req_id, title, source, holds in guard.requires:
                 if not holds(ctx):
-                    out.setdefault(i, []).append(Violation(
-                        guard.id, "unlawful", event.date,
-                        f"'{event.event}' recorded on {event.date.isoformat()} was not lawful: "
-                        f"the law requires that {title} ({source}), and that did not hold",
-                        req_id, event.event, guard.clauses, "law"))
+                    out.setdefault(i, []).append(unlawful_violation(
+                        guard.id, req_id, title, source, event.event, event.date,
+                        guard.clauses))
     return out
 
 

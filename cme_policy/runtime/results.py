@@ -105,3 +105,13 @@ def late_violation(source: str, action: str, due: dt.date, done_on: dt.date, lat
                      f"'{action}' was done on {done_on.isoformat()}, {late_by} {unit} after "
                      f"its deadline of {due.isoformat()}", state, None, clauses,
                      "procedure" if state else "rule")
+
+
+def unlawful_violation(safeguard: str, requirement: str, title: str, source: str,
+                       event: str, day: dt.date, clauses: tuple[str, ...]) -> Violation:
+    """A step a safeguard of the law layer forbids (a deletion with no ground): the
+    requirement that did not hold, worded here for the interpreter and the checkers alike."""
+    return Violation(safeguard, "unlawful", day,
+                     f"'{event}' recorded on {day.isoformat()} was not lawful: the law requires "
+                     f"that {title} ({source}), and that did not hold",
+                     requirement, event, clauses, "law")
