@@ -18,7 +18,7 @@ from cme_policy.diagnostics import DiagnosticSink, SourceCache
 from cme_policy.expr import ast
 from cme_policy.expr.printer import to_source
 from cme_policy.ir import model as m
-from cme_policy.ir.derived import statutory_deadline
+from cme_policy.ir.derived import law_terms, statutory_deadline
 from cme_policy.source.loader import SourceSet
 from cme_policy.source.overlay import Removal
 from cme_policy.source.span import Span
@@ -253,23 +253,14 @@ class _Floors:
                                     f"{_show(_resolve(state.deadline.within, self.base_params))})")
 
     def _deadline_source(self, within: ast.Expr) -> str | None:
-        names = [n for n in _names(within) if n in self.base_params]
+        names = [n for n in ast.referenced_names(within) if n in self.base_params]
         return self.base_params[names[0]].source if names else None
 
     def _measures(self) -> None:
-        """O012: a measure a statutory rule or any guard is stated in is part of the law's
-        meaning (the run of G, N or O sessions of ground I): an overlay may not redefine it."""
-        used: dict[str, str] = {}
-        for rule in self.base.rules:
-            if rule.statutory:
-                for name in _names(rule.when):
-                    used.setdefault(name, f"rule {rule.id}{_cite(rule.source)}")
-        for proc in self.base.procedures:
-            for state in proc.states:
-                for t in state.transitions:
-                    for name in _names(t.guard):
-                        used.setdefault(name, f"the guard of {proc.id}.{state.id} "
-                                              f"--{t.event}--> {t.target}")
+        """O012: a measure a statutory rule, a guard or a safeguard is stated in is part of the
+        law's meaning (the run of G, N or O sessions of ground I): an overlay may not redefine
+        it."""
+        used = law_terms(self.base)
         measures = {x.id: x for x in self.merged.measures}
         for old in self.base.measures:
             new = measures.get(old.id)
@@ -370,10 +361,6 @@ class _Floors:
 
 def _edges(proc: m.Procedure) -> list[tuple[str, m.Transition]]:
     return [(s.id, t) for s in proc.states for t in s.transitions]
-
-
-def _names(expr: ast.Expr | None) -> set[str]:
-    return {e.dotted for e in ast.walk(expr) if isinstance(e, ast.Name)} if expr else set()
 
 
 def _compares(expr: ast.Expr) -> bool:

@@ -53,3 +53,26 @@ def early_window(policy: m.Policy) -> tuple[int, ast.Unit] | None:
         if p.qualified == EARLY_PARAMETER and isinstance(p.value, ast.DurationLit):
             return p.value.amount, p.value.unit
     return None
+
+
+def law_terms(policy: m.Policy) -> dict[str, str]:
+    """Every name the law is stated in, with where (the first place found): the conditions of
+    statutory rules, every transition's guard, and the law layer's safeguards. Changing what
+    such a name means changes the law's meaning (diff weakens; an overlay may not, O012)."""
+    where: dict[str, str] = {}
+    for rule in policy.rules:
+        if rule.statutory:
+            cite = f" ({rule.source})" if rule.source else ""
+            for name in ast.referenced_names(rule.when):
+                where.setdefault(name, f"rule {rule.id}{cite}")
+    for proc in policy.procedures:
+        for state in proc.states:
+            for t in state.transitions:
+                for name in ast.referenced_names(t.guard):
+                    where.setdefault(name, f"the guard of {proc.id}.{state.id} "
+                                           f"--{t.event}--> {t.target}")
+    for guard in policy.safeguards:
+        for req in guard.requirements:
+            for name in ast.referenced_names(req.when):
+                where.setdefault(name, f"the law's safeguard {guard.id}")
+    return where

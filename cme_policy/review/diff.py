@@ -26,6 +26,7 @@ from cme_policy.driver import CheckResult, check_policy
 from cme_policy.expr import ast
 from cme_policy.expr.printer import to_source
 from cme_policy.ir import model as m
+from cme_policy.ir.derived import law_terms
 from cme_policy.ir.english import Vocabulary, render
 from cme_policy.review.kinds import KINDS
 from cme_policy.source.span import Span
@@ -252,23 +253,13 @@ def _parameter(key: str, a: m.Parameter, b: m.Parameter, old: Side, new: Side,
 
 # measures, facts and events: what the words of the rules are made of
 
-def _law_terms(side: Side) -> set[str]:
-    """Names a statutory rule or any guard is stated in: changing them changes the law."""
-    names = {n for r in side.policy.rules if r.statutory for n in ast.referenced_names(r.when)}
-    names |= {n for p in side.policy.procedures for s in p.states for t in s.transitions
-              for n in ast.referenced_names(t.guard)}
-    names |= {n for g in side.policy.safeguards for r in g.requirements
-              for n in ast.referenced_names(r.when)}
-    return names
-
-
 def _measure_text(x: m.Measure) -> str:
     args = ", ".join(f"{a.name}: {a.type_name}" for a in x.args)
     return f"{x.kind} of {', '.join(x.codes) or 'no codes'}" + (f" ({args})" if args else "")
 
 
 def _measures(old: Side, new: Side) -> Iterator[Change]:
-    law = _law_terms(old)
+    law = law_terms(old.policy)  # where the law is stated: changing those weakens it
     for key, a, b in _pair(old.policy.measures, new.policy.measures, lambda x: x.id):
         touches = {f"measure:{key}"}
         if a is None and b is not None:
