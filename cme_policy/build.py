@@ -342,8 +342,7 @@ def run_build(policy: Policy, directory: Path, out: Path, check_only: bool,
 
         def print_pdf(stage: Path) -> None:  # not checked output: a PDF is not reproducible
             (stage / docs_backend.PACK_PDF).unlink(missing_ok=True)  # a link to the old one
-            printed.append(docs_backend.print_pdf(stage).replace(stage.as_posix(),
-                                                                   out.as_posix()))
+            printed.append(docs_backend.print_pdf(stage, shown_as=out))
         try:
             write(out, files, print_pdf)
         except BuildError as exc:

@@ -4,12 +4,7 @@
 `tests/diagnostics/` by `tests/corpus_support.py` (a test tool, not part of the package):
 each example there is the real output of the corpus case for that code.
 
-Corpus layout (also in `tests/diagnostics/README.md`): `base/` is a minimal valid policy;
-each case in `bad/<name>/` (errors) or `warn/<name>/` (warnings, no errors) holds only the
-files that differ from `base/`, copied over a copy of it, plus `expected.txt` with one
-`path:line:col: severity[CODE]` line per diagnostic of that severity. Two marker files ask
-for what cannot be committed as an overlay: `remove.txt` names base files to delete, and
-`oversize.txt` names files to pad with YAML comments until they exceed the size limit.
+The corpus's layout is in `tests/diagnostics/README.md`.
 """
 
 from __future__ import annotations

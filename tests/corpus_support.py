@@ -2,12 +2,8 @@
 docs/diagnostics.md from it: a test tool, kept out of the package so that the compiler never
 imports its own tests.
 
-Corpus layout (also in `tests/diagnostics/README.md`): `base/` is a minimal valid policy;
-each case in `bad/<name>/` (errors) or `warn/<name>/` (warnings, no errors) holds only the
-files that differ from `base/`, copied over a copy of it, plus `expected.txt` with one
-`path:line:col: severity[CODE]` line per diagnostic of that severity. Two marker files ask
-for what cannot be committed as an overlay: `remove.txt` names base files to delete, and
-`oversize.txt` names files to pad with YAML comments until they exceed the size limit.
+The corpus's layout (base/, bad/, warn/, expected.txt and the marker files) is in
+`tests/diagnostics/README.md`.
 
 `python tests/corpus_support.py` prints the Markdown.
 """

@@ -87,8 +87,9 @@ def chromium_print(engine: str, html: Path, pdf: Path, profile: Path) -> None:
 
 
 def print_pack(html: Path, pdf: Path, engine: str | None = None,
-               day: dt.date | None = None) -> Printed:
-    """Print `html` (the pack) to `pdf` with page numbers and a numbered contents page."""
+               day: dt.date | None = None, shown: Path | None = None) -> Printed:
+    """Print `html` (the pack) to `pdf` with page numbers and a numbered contents page; the
+    message names it `shown` where that is where the user will find it."""
     engine = engine or find_engine()
     if engine is None:
         return Printed(None, 0, f"no PDF of the governors' pack: {HOW_TO_GET}")
@@ -110,15 +111,18 @@ def print_pack(html: Path, pdf: Path, engine: str | None = None,
         shutil.move(final, pdf)
     count = page_count(pdf.read_bytes())
     note = "" if pages else " (its contents page has no page numbers: none could be read)"
-    return Printed(pdf, count, f"{pdf.as_posix()}: the governors' pack, {count} A4 pages{note}")
+    return Printed(pdf, count, f"{(shown or pdf).as_posix()}: the governors' pack, {count} A4 "
+                               f"pages{note}")
 
 
-def print_beside(out: Path) -> str:
+def print_beside(out: Path, shown_as: Path | None = None) -> str:
     """`build`'s PDF step: `<out>/pdf/governors-pack.pdf` from the pack just written; a line
-    to show the user. CME_POLICY_PDF=0 skips it (tests that only need the text output)."""
+    to show the user, naming the PDF under `shown_as` (the output folder `out` is about to
+    become, when `out` is the build's staging folder). CME_POLICY_PDF=0 skips it."""
     if os.environ.get("CME_POLICY_PDF", "1") == "0":
         return "PDF skipped (CME_POLICY_PDF=0)"
     html = out / PACK_HTML
     if not html.is_file():
         return f"no PDF: {html.as_posix()} was not generated"
-    return print_pack(html, out / PACK_PDF).message
+    shown = shown_as / PACK_PDF if shown_as is not None else None
+    return print_pack(html, out / PACK_PDF, shown=shown).message
